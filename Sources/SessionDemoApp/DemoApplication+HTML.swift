@@ -1,0 +1,120 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import SessionKit
+import SessionKitHummingbird
+
+extension DemoApplication {
+    static func addHTMLRoutes(to router: Router<BasicSessionKitRequestContext>) {
+        router.get("/") { _, context in
+            html(page(session: context.session))
+        }
+
+        router.post("login") { request, context in
+            let form = try await readForm(request)
+            let user = (form["user"] ?? "").trimmingCharacters(in: .whitespaces)
+            guard !user.isEmpty, user.count <= 64 else {
+                context.session.flash("error", "Enter a name of 1 to 64 characters.")
+                return redirect(to: "/")
+            }
+            context.session.regenerate()
+            context.session.put("user", .string(user))
+            context.session.flash("success", .string("Welcome, \(user)"))
+            return redirect(to: "/")
+        }
+
+        router.post("logout") { _, context in
+            context.session.invalidate()
+            context.session.flash("success", "You are signed out.")
+            return redirect(to: "/")
+        }
+
+        router.post("counter") { _, context in
+            context.session.increment("count")
+            return redirect(to: "/")
+        }
+    }
+
+    static func page(session: RequestSession) -> String {
+        // Every form carries a freshly masked token.
+        let token = escape(session.csrfToken())
+        var body = "<h1>SessionKit demo</h1>\n"
+        for (key, style) in [("success", "ok"), ("error", "err")] {
+            if let message = session.getFlash(key)?.stringValue {
+                body += "<p class=\"flash \(style)\" id=\"flash-\(key)\">\(escape(message))</p>\n"
+            }
+        }
+        if let user = session.get("user")?.stringValue {
+            body += """
+                <p id="user">Signed in as <strong>\(escape(user))</strong></p>
+                <form method="post" action="/logout"><input type="hidden" name="_token" value="\(token)">\
+                <button id="logout">Sign out</button></form>
+
+                """
+        } else {
+            body += """
+                <form method="post" action="/login" id="login-form"><input type="hidden" name="_token" value="\(token)">
+                <label>Name <input name="user" id="user-input" maxlength="64" required></label> <button id="login">Sign in</button></form>
+
+                """
+        }
+        let count = session.get("count")?.intValue ?? 0
+        body += """
+            <p>Counter: <span id="count">\(count)</span></p>
+            <form method="post" action="/counter"><input type="hidden" name="_token" value="\(token)">\
+            <button id="increment">Add one</button></form>
+            <p><small>JSON API under <code>/api</code>: me, csrf, login, logout, flash, counter, values/{key}.</small></p>
+
+            """
+        return """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><title>SessionKit demo</title>
+            <style>body{font:16px system-ui;margin:2rem auto;max-width:40rem}.ok{color:#060}.err{color:#a00}</style>
+            </head><body>
+            \(body)</body></html>
+
+            """
+    }
+
+    static func readForm(_ request: Request) async throws -> [String: String] {
+        let buffer = try await request.body.collect(upTo: maximumBodySize)
+        var fields: [String: String] = [:]
+        for pair in String(buffer: buffer).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let decode = { (text: Substring) in text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
+            guard let name = decode(parts[0]) else { continue }
+            fields[name] = parts.count > 1 ? decode(parts[1]) : ""
+        }
+        return fields
+    }
+
+    static func escape(_ text: String) -> String {
+        var output = ""
+        output.reserveCapacity(text.utf8.count)
+        for character in text {
+            switch character {
+            case "&": output += "&amp;"
+            case "<": output += "&lt;"
+            case ">": output += "&gt;"
+            case "\"": output += "&quot;"
+            case "'": output += "&#39;"
+            default: output.append(character)
+            }
+        }
+        return output
+    }
+
+    static func html(_ text: String) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/html; charset=utf-8"
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func redirect(to location: String) -> Response {
+        var headers = HTTPFields()
+        headers[.location] = location
+        return Response(status: .seeOther, headers: headers)
+    }
+}

@@ -1,0 +1,102 @@
+public import SessionKit
+
+/// The demo's settings, read from environment variables.
+///
+/// Every variable is optional; an invalid value fails at start-up with a
+/// ``SessionConfigurationError`` naming the variable.
+public struct DemoConfiguration: Sendable {
+    /// Which store keeps sessions.
+    public enum StoreKind: String, Sendable, CaseIterable {
+        /// ``MemoryStore``: lost on restart.
+        case memory
+        /// ``FileStore``: one file per session, kept across restarts.
+        case file
+    }
+
+    /// `HOST`: the address to listen on. Default `127.0.0.1`.
+    public var host: String = "127.0.0.1"
+    /// `PORT`: the port to listen on. Default `8080`; `0` picks a free one.
+    public var port: Int = 8080
+    /// `SESSION_STORE`: `memory` or `file`. Default `file`.
+    public var store: StoreKind = .file
+    /// `SESSION_FILE_PATH`: the file store's folder. Default `.sessionkit/sessions` in the working directory.
+    public var filePath: String = ".sessionkit/sessions"
+    /// The engine's settings, from `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`,
+    /// `SESSION_TOUCH_INTERVAL` (seconds), `SESSION_COOKIE_NAME` and `SESSION_COOKIE_SECURE`.
+    public var engine: SessionEngine.Configuration = .init()
+
+    /// The demo's defaults.
+    public init() {}
+
+    /// Reads the settings from `environment`, validating each.
+    ///
+    /// - Parameter environment: Variable names and values, usually `ProcessInfo.processInfo.environment`.
+    /// - Throws: ``SessionConfigurationError`` naming the first invalid variable.
+    public init(environment: [String: String]) throws(SessionConfigurationError) {
+        if let host = environment["HOST"] {
+            guard !host.isEmpty else { throw SessionConfigurationError(setting: "HOST", reason: "must not be empty") }
+            self.host = host
+        }
+        if let port = environment["PORT"] {
+            guard let value = Int(port), (0...65535).contains(value) else {
+                throw SessionConfigurationError(setting: "PORT", reason: "must be an integer from 0 to 65535, got '\(port)'")
+            }
+            self.port = value
+        }
+        if let store = environment["SESSION_STORE"] {
+            guard let kind = StoreKind(rawValue: store.lowercased()) else {
+                let choices = StoreKind.allCases.map(\.rawValue).joined(separator: ", ")
+                throw SessionConfigurationError(setting: "SESSION_STORE", reason: "must be one of \(choices), got '\(store)'")
+            }
+            self.store = kind
+        }
+        if let path = environment["SESSION_FILE_PATH"] {
+            guard !path.isEmpty else { throw SessionConfigurationError(setting: "SESSION_FILE_PATH", reason: "must not be empty") }
+            self.filePath = path
+        }
+        if let value = try Self.seconds(environment, "SESSION_IDLE_TIMEOUT") { engine.expiry.idleTimeout = value }
+        if let value = try Self.seconds(environment, "SESSION_ABSOLUTE_TIMEOUT") { engine.expiry.absoluteTimeout = value }
+        if let value = try Self.seconds(environment, "SESSION_TOUCH_INTERVAL", allowZero: true) { engine.expiry.touchInterval = value }
+        if let name = environment["SESSION_COOKIE_NAME"] { engine.cookie.name = name }
+        if let secure = environment["SESSION_COOKIE_SECURE"] {
+            switch secure.lowercased() {
+            case "true", "1", "yes": engine.cookie.isSecure = true
+            case "false", "0", "no": engine.cookie.isSecure = false
+            default:
+                throw SessionConfigurationError(setting: "SESSION_COOKIE_SECURE", reason: "must be true or false, got '\(secure)'")
+            }
+        }
+        // Re-throw the engine's own checks under the variable names the user wrote.
+        do {
+            try engine.validate()
+        } catch {
+            throw SessionConfigurationError(setting: Self.variable(for: error.setting), reason: error.reason)
+        }
+    }
+
+    private static func seconds(
+        _ environment: [String: String],
+        _ name: String,
+        allowZero: Bool = false
+    ) throws(SessionConfigurationError) -> Duration? {
+        guard let text = environment[name] else { return nil }
+        guard let value = Int(text), value > 0 || (allowZero && value == 0) else {
+            throw SessionConfigurationError(
+                setting: name,
+                reason: "must be a whole number of seconds\(allowZero ? " (0 or more)" : " greater than 0"), got '\(text)'"
+            )
+        }
+        return .seconds(value)
+    }
+
+    private static func variable(for setting: String) -> String {
+        switch setting {
+        case "idleTimeout": return "SESSION_IDLE_TIMEOUT"
+        case "absoluteTimeout": return "SESSION_ABSOLUTE_TIMEOUT"
+        case "touchInterval": return "SESSION_TOUCH_INTERVAL"
+        case "cookie.name": return "SESSION_COOKIE_NAME"
+        case "cookie.sameSite", "cookie.secure": return "SESSION_COOKIE_SECURE"
+        default: return setting
+        }
+    }
+}

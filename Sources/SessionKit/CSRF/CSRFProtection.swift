@@ -1,0 +1,249 @@
+import Foundation
+
+/// An origin `scheme://host[:port]`, lowercased, with the scheme's default port dropped.
+struct CSRFOrigin: Hashable, Sendable {
+    var scheme: String
+    var host: String
+    var port: Int?
+
+    init?(parsing text: some StringProtocol) {
+        let lowered = text.lowercased()
+        guard let separator = lowered.range(of: "://") else { return nil }
+        let scheme = String(lowered[..<separator.lowerBound])
+        guard scheme == "http" || scheme == "https" else { return nil }
+        let authority = lowered[separator.upperBound...]
+        guard !authority.isEmpty, !authority.contains(where: { "/?#@ \\".contains($0) }) else { return nil }
+        var host = Substring(authority)
+        var port: Int?
+        if host.hasPrefix("[") {
+            // An IPv6 literal: the port, if any, follows the closing bracket.
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let rest = host[host.index(after: close)...]
+            host = host[...close]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let number = Int(rest.dropFirst()), (1...65535).contains(number) else { return nil }
+                port = number
+            }
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let number = Int(host[host.index(after: colon)...]), (1...65535).contains(number) else { return nil }
+            port = number
+            host = host[..<colon]
+        }
+        guard !host.isEmpty else { return nil }
+        if (scheme == "http" && port == 80) || (scheme == "https" && port == 443) { port = nil }
+        self.scheme = scheme
+        self.host = String(host)
+        self.port = port
+    }
+
+    var authority: String { port.map { "\(host):\($0)" } ?? host }
+    var serialized: String { "\(scheme)://\(authority)" }
+}
+
+/// The CSRF check itself: origin layer, then token layer.
+struct CSRFProtection: Sendable {
+    let configuration: CSRFConfiguration
+    let trustedOrigins: Set<CSRFOrigin>
+
+    init(configuration: CSRFConfiguration) {
+        self.configuration = configuration
+        self.trustedOrigins = Set(configuration.trustedOrigins.compactMap { CSRFOrigin(parsing: $0) })
+    }
+
+    /// Whether the request is checked at all.
+    func applies(to request: CSRFRequest) -> Bool {
+        guard configuration.mode != .disabled, !request.isSafeMethod else { return false }
+        if isExcluded(request.path) { return false }
+        if let ignore = configuration.ignore, ignore(request) { return false }
+        return true
+    }
+
+    /// Whether the adapter should read the body to find the form field.
+    func needsFormBody(_ request: CSRFRequest) -> Bool {
+        guard configuration.mode == .originAndToken, applies(to: request), request.headerToken == nil,
+            let contentType = request.contentType
+        else { return false }
+        return FormToken.isForm(contentType)
+    }
+
+    func isExcluded(_ path: String) -> Bool {
+        configuration.excludedPaths.contains { pattern in
+            if pattern.hasSuffix("*") { return path.hasPrefix(pattern.dropLast()) }
+            return path == pattern
+        }
+    }
+
+    func checkOrigin(_ request: CSRFRequest) -> CSRFError? {
+        if let site = request.secFetchSite?.lowercased() {
+            if site == "same-origin" || site == "none" { return nil }
+            return isTrusted(request.origin) ? nil : CSRFError(code: .crossOriginRequest)
+        }
+        guard let origin = request.origin else {
+            // Neither header: not a modern browser's request; the token decides.
+            return nil
+        }
+        if let parsed = CSRFOrigin(parsing: origin), let host = request.host, parsed.authority == Self.normalizedHost(host, scheme: parsed.scheme) {
+            return nil
+        }
+        return isTrusted(origin) ? nil : CSRFError(code: .crossOriginRequest)
+    }
+
+    func isTrusted(_ origin: String?) -> Bool {
+        guard let origin, let parsed = CSRFOrigin(parsing: origin) else { return false }
+        return trustedOrigins.contains(parsed)
+    }
+
+    /// The Host header lowercased, without the scheme's default port.
+    static func normalizedHost(_ host: String, scheme: String) -> String {
+        let lowered = host.lowercased()
+        let defaultPort = scheme == "https" ? ":443" : ":80"
+        if lowered.hasSuffix(defaultPort), !lowered.hasSuffix("]") { return String(lowered.dropLast(defaultPort.count)) }
+        return lowered
+    }
+
+    /// Runs both layers; `formBody` is the body the adapter read when ``needsFormBody(_:)`` said so.
+    func check(_ request: CSRFRequest, session: RequestSession, formBody: [UInt8]?) -> CSRFError? {
+        guard applies(to: request) else { return nil }
+        if let failure = checkOrigin(request) { return failure }
+        guard configuration.mode == .originAndToken else { return nil }
+        let token: String?
+        if let headerToken = request.headerToken {
+            token = headerToken
+        } else if let formBody, let contentType = request.contentType {
+            token = FormToken.find(configuration.formFieldName, in: formBody, contentType: contentType)
+        } else {
+            token = nil
+        }
+        guard let token, !token.isEmpty else { return CSRFError(code: .missingToken) }
+        return session.validateCSRFToken(token) ? nil : CSRFError(code: .tokenMismatch)
+    }
+}
+
+/// Finds a field in an `application/x-www-form-urlencoded` or `multipart/form-data` body.
+enum FormToken {
+    static func isForm(_ contentType: String) -> Bool {
+        let type = mediaType(contentType)
+        return type == "application/x-www-form-urlencoded" || type == "multipart/form-data"
+    }
+
+    static func mediaType(_ contentType: String) -> String {
+        String(contentType.split(separator: ";", maxSplits: 1).first ?? "").trimming(" \t").lowercased()
+    }
+
+    static func find(_ field: String, in body: [UInt8], contentType: String) -> String? {
+        switch mediaType(contentType) {
+        case "application/x-www-form-urlencoded": return urlEncoded(field, in: body)
+        case "multipart/form-data": return multipart(field, in: body, contentType: contentType)
+        default: return nil
+        }
+    }
+
+    static func urlEncoded(_ field: String, in body: [UInt8]) -> String? {
+        for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = percentDecoded(parts[0]), name == field else { continue }
+            return parts.count > 1 ? percentDecoded(parts[1]) : ""
+        }
+        return nil
+    }
+
+    static func percentDecoded(_ bytes: ArraySlice<UInt8>) -> String? {
+        var output = [UInt8]()
+        output.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "+") {
+                output.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%") {
+                guard index + 2 < bytes.endIndex, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) else {
+                    return nil
+                }
+                output.append(high << 4 | low)
+                index += 2
+            } else {
+                output.append(byte)
+            }
+            index += 1
+        }
+        return String(validating: output, as: UTF8.self)
+    }
+
+    static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
+    static func boundary(in contentType: String) -> String? {
+        for parameter in contentType.split(separator: ";").dropFirst() {
+            let parts = parameter.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, parts[0].trimming(" \t").lowercased() == "boundary" else { continue }
+            var value = parts[1].trimming(" \t")
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            return value.isEmpty || value.utf8.count > 70 ? nil : value
+        }
+        return nil
+    }
+
+    /// Scans `multipart/form-data` parts for `Content-Disposition: form-data; name="<field>"`.
+    static func multipart(_ field: String, in body: [UInt8], contentType: String) -> String? {
+        guard let boundary = boundary(in: contentType) else { return nil }
+        let delimiter = Array("--\(boundary)".utf8)
+        var searchStart = 0
+        while let start = find(delimiter, in: body, from: searchStart) {
+            var cursor = start + delimiter.count
+            // "--" after the boundary closes the body.
+            if cursor + 1 < body.count, body[cursor] == UInt8(ascii: "-"), body[cursor + 1] == UInt8(ascii: "-") { return nil }
+            guard let headersEnd = find(Array("\r\n\r\n".utf8), in: body, from: cursor) else { return nil }
+            let headers = String(decoding: body[cursor..<headersEnd], as: UTF8.self)
+            cursor = headersEnd + 4
+            guard let next = find(Array("\r\n".utf8) + delimiter, in: body, from: cursor) else { return nil }
+            if partName(headers) == field {
+                return String(validating: body[cursor..<next], as: UTF8.self)
+            }
+            searchStart = next + 2
+        }
+        return nil
+    }
+
+    static func partName(_ headers: String) -> String? {
+        for line in headers.split(separator: "\r\n") {
+            guard line.lowercased().hasPrefix("content-disposition:") else { continue }
+            // Parameters are separated by ';'; `filename="..."` must not be taken for `name="..."`.
+            for parameter in line.split(separator: ";").dropFirst() {
+                let trimmed = parameter.trimming(" \t")
+                guard trimmed.lowercased().hasPrefix("name=") else { continue }
+                var value = trimmed.dropFirst(5)
+                if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
+                return String(value)
+            }
+            return nil
+        }
+        return nil
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
+        guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
+        let first = needle[0]
+        var index = start
+        let last = haystack.count - needle.count
+        while index <= last {
+            if haystack[index] == first, haystack[index..<index + needle.count].elementsEqual(needle) { return index }
+            index += 1
+        }
+        return nil
+    }
+}
+
+extension StringProtocol {
+    func trimming(_ set: String) -> String {
+        var slice = self[...]
+        while let first = slice.first, set.contains(first) { slice = slice.dropFirst() }
+        while let last = slice.last, set.contains(last) { slice = slice.dropLast() }
+        return String(slice)
+    }
+}

@@ -1,0 +1,45 @@
+import Logging
+
+extension SessionEngine {
+    /// Whether the adapter must read the request body to find the CSRF form field:
+    /// an unsafe, checked request with a form content type and no token header.
+    ///
+    /// Read at most ``CSRFConfiguration/maximumFormBodySize`` bytes, then pass
+    /// them to ``checkCSRF(_:session:formBody:)`` and hand the body on to the handler.
+    ///
+    /// - Parameter request: The request's CSRF-relevant parts.
+    public func csrfNeedsFormBody(_ request: CSRFRequest) -> Bool {
+        csrf.needsFormBody(request)
+    }
+
+    /// Runs the CSRF check: nothing for safe methods and excluded requests;
+    /// otherwise the origin check, then (unless ``CSRFConfiguration/Mode/originOnly``) the token.
+    ///
+    /// - Parameters:
+    ///   - request: The request's CSRF-relevant parts.
+    ///   - session: The request's loaded session, which holds the secret.
+    ///   - formBody: The body bytes, when ``csrfNeedsFormBody(_:)`` asked for them.
+    /// - Returns: `nil` when the request may proceed; otherwise why it is refused.
+    ///   A refused request must not reach the handler, and its session must not be committed.
+    public func checkCSRF(_ request: CSRFRequest, session: RequestSession, formBody: [UInt8]?) -> CSRFError? {
+        guard let failure = csrf.check(request, session: session, formBody: formBody) else { return nil }
+        logger.info(
+            "request refused by CSRF protection",
+            metadata: [
+                "sessionkit.reason": "\(failure.code)",
+                "sessionkit.csrf.method": "\(request.method)",
+                "sessionkit.csrf.path": "\(request.path)",
+            ]
+        )
+        return failure
+    }
+
+    /// The form-too-large refusal, for adapters whose body read hit ``CSRFConfiguration/maximumFormBodySize``.
+    public func csrfFormTooLarge(_ request: CSRFRequest) -> CSRFError {
+        logger.info(
+            "request refused by CSRF protection",
+            metadata: ["sessionkit.reason": "formTooLarge", "sessionkit.csrf.path": "\(request.path)"]
+        )
+        return CSRFError(code: .formTooLarge)
+    }
+}

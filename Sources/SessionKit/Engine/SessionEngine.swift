@@ -1,0 +1,517 @@
+public import Foundation
+public import Logging
+import Synchronization
+
+/// Loads a request's session before the handler and commits it after, doing
+/// the least store work that is correct. Framework-free: adapters hand it the
+/// Cookie header and write back the headers of the ``SessionCommitResult``.
+///
+/// What a commit does:
+/// - nothing changed and the idle expiry moved by less than the touch interval:
+///   no store call and no `Set-Cookie`;
+/// - nothing changed but the touch interval passed: `touch` only;
+/// - changed: a compare-and-swap `save`; on a conflict the engine reloads the
+///   record and replays this request's ``SessionOperation``s on it, a bounded
+///   number of times, so concurrent requests lose nothing;
+/// - emptied: `delete` and an expired cookie;
+/// - regenerated: the old record is retired by compare-and-swap, the data moves
+///   under a new token, the old record is deleted;
+/// - invalidated: `delete`, and a fresh session only if the request wrote to it.
+///
+/// A session that another request deleted, invalidated or regenerated while
+/// this one ran is never brought back by this one's commit.
+///
+/// It does not parse request bodies, check CSRF, or know any web framework.
+///
+/// ```swift
+/// let engine = try SessionEngine(store: MemoryStore())
+/// let session = try await engine.load(cookieHeader: request.headers["Cookie"])
+/// session.put("user", "alice")
+/// let result = try await engine.commit(session)
+/// for header in result.headers { response.headers.add(name: header.name, value: header.value) }
+/// ```
+public struct SessionEngine: Sendable {
+    /// The engine's settings, validated at start-up.
+    public struct Configuration: Sendable {
+        /// The session cookie.
+        public var cookie: SessionCookieConfiguration
+        /// CSRF protection for unsafe requests.
+        public var csrf: CSRFConfiguration
+        /// Idle and absolute timeouts and the touch interval.
+        public var expiry: SessionExpiryPolicy
+        /// How many times a conflicting save is retried on a fresher record before
+        /// the commit fails with ``SessionStoreError/Code/conflictRetriesExhausted``. Default 32.
+        public var maximumConflictRetries: Int
+        /// Longer session cookie values are ignored as no session. Default 4,096 bytes.
+        public var maximumCookieValueLength: Int
+
+        /// Creates a configuration.
+        ///
+        /// - Parameters:
+        ///   - cookie: The session cookie.
+        ///   - csrf: CSRF protection.
+        ///   - expiry: Timeouts and touch interval.
+        ///   - maximumConflictRetries: Retries after a compare-and-swap conflict.
+        ///   - maximumCookieValueLength: The longest session cookie value considered.
+        public init(
+            cookie: SessionCookieConfiguration = .init(),
+            csrf: CSRFConfiguration = .init(),
+            expiry: SessionExpiryPolicy = .init(),
+            maximumConflictRetries: Int = 32,
+            maximumCookieValueLength: Int = 4096
+        ) {
+            self.cookie = cookie
+            self.csrf = csrf
+            self.expiry = expiry
+            self.maximumConflictRetries = maximumConflictRetries
+            self.maximumCookieValueLength = maximumCookieValueLength
+        }
+
+        /// Checks every setting.
+        ///
+        /// - Throws: ``SessionConfigurationError`` naming the first invalid setting.
+        public func validate() throws(SessionConfigurationError) {
+            try cookie.validate()
+            try csrf.validate()
+            guard csrf.cookieName != cookie.effectiveName else {
+                throw SessionConfigurationError(setting: "csrf.cookieName", reason: "must differ from the session cookie's name")
+            }
+            try expiry.validate()
+            guard maximumConflictRetries >= 0 else {
+                throw SessionConfigurationError(setting: "maximumConflictRetries", reason: "must be at least 0")
+            }
+            guard maximumCookieValueLength >= SessionToken.encodedLength else {
+                throw SessionConfigurationError(
+                    setting: "maximumCookieValueLength",
+                    reason: "must be at least \(SessionToken.encodedLength), the length of a session token"
+                )
+            }
+        }
+    }
+
+    /// The store sessions are kept in.
+    public let store: any SessionStore
+    /// The validated settings.
+    public let configuration: Configuration
+    let clock: any SessionClock
+    let logger: Logger
+    let csrf: CSRFProtection
+
+    /// Creates an engine, validating its configuration.
+    ///
+    /// - Parameters:
+    ///   - store: Where sessions are kept.
+    ///   - configuration: Cookie, timeouts and retry settings.
+    ///   - clock: The clock for expiry; inject a manual one in tests.
+    ///   - logger: Where store failures (error), conflicts and bad cookies (debug) are logged.
+    /// - Throws: ``SessionConfigurationError`` naming the invalid setting.
+    public init(
+        store: any SessionStore,
+        configuration: Configuration = .init(),
+        clock: any SessionClock = SystemSessionClock(),
+        logger: Logger = Logger(label: "sessionkit")
+    ) throws(SessionConfigurationError) {
+        try configuration.validate()
+        self.store = store
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+        self.csrf = CSRFProtection(configuration: configuration.csrf)
+    }
+
+    // MARK: Load
+
+    /// Loads the session named by the request's Cookie header.
+    ///
+    /// No cookie, a repeated, empty, oversized or malformed session cookie, or a
+    /// token the store does not know: an empty, not-yet-started session. Nothing
+    /// is written for it, and the client's token is never reused.
+    ///
+    /// - Parameter cookieHeader: The request's Cookie header; several header
+    ///   lines joined with `"; "`.
+    /// - Returns: The request's session.
+    /// - Throws: ``SessionStoreError`` when the store fails.
+    public func load(cookieHeader: String?) async throws -> RequestSession {
+        try await load(token: token(fromCookieHeader: cookieHeader))
+    }
+
+    /// Loads the session of a token the caller parsed itself.
+    ///
+    /// - Parameter token: The token, or `nil` for a new session.
+    /// - Returns: The request's session; an empty, new one when the token is
+    ///   unknown, expired or its record unreadable.
+    /// - Throws: ``SessionStoreError`` when the store fails.
+    public func load(token: SessionToken?) async throws -> RequestSession {
+        let now = clock.now()
+        guard let token else { return newSession(now: now) }
+        let key = token.key
+        guard let stored = try await perform("load", { try await store.load(key) }) else {
+            logger.debug("unknown or expired session id", metadata: ["sessionkit.reason": "unknown-session"])
+            return newSession(now: now, hadCookie: true)
+        }
+        guard let payload = SessionPayload(decoding: stored.record.data) else {
+            logger.warning(
+                "unreadable session record treated as no session",
+                metadata: ["sessionkit.store": "\(store.name)", "sessionkit.key": "\(key.hex)"]
+            )
+            return newSession(now: now, hadCookie: true)
+        }
+        let createdAt = Date(timeIntervalSince1970: payload.createdAt)
+        if stored.record.expiresAt <= now || configuration.expiry.isPastAbsoluteTimeout(createdAt: createdAt, now: now) {
+            try await perform("delete", { try await store.delete(key) })
+            return newSession(now: now, hadCookie: true)
+        }
+        return RequestSession(
+            origin: .init(token: token, stored: stored, payload: payload, hadCookie: true),
+            createdAt: payload.createdAt
+        )
+    }
+
+    /// The session token in a Cookie header, or `nil` when it is absent, repeated, oversized or malformed.
+    ///
+    /// - Parameter cookieHeader: The request's Cookie header.
+    public func token(fromCookieHeader cookieHeader: String?) -> SessionToken? {
+        guard let cookieHeader, !cookieHeader.isEmpty else { return nil }
+        switch CookieHeader.lookup(configuration.cookie.effectiveName, in: cookieHeader) {
+        case .absent:
+            return nil
+        case .repeated:
+            logger.debug("repeated session cookie ignored", metadata: ["sessionkit.reason": "repeated-cookie"])
+            return nil
+        case .single(let value):
+            guard value.utf8.count <= configuration.maximumCookieValueLength, let token = SessionToken(value) else {
+                logger.debug(
+                    "malformed session cookie ignored",
+                    metadata: ["sessionkit.reason": "malformed-cookie", "sessionkit.length": "\(value.utf8.count)"]
+                )
+                return nil
+            }
+            return token
+        }
+    }
+
+    private func newSession(now: Date, hadCookie: Bool = false) -> RequestSession {
+        RequestSession(origin: .init(hadCookie: hadCookie), createdAt: now.timeIntervalSince1970)
+    }
+
+    // MARK: Commit
+
+    /// Writes what the request changed and says which headers the response needs.
+    ///
+    /// Call it once, after the handler returned; do not call it when the
+    /// handler threw.
+    ///
+    /// - Parameter session: The session returned by ``load(cookieHeader:)``.
+    /// - Returns: What was done and the `Set-Cookie` lines to send.
+    /// - Throws: ``SessionStoreError`` when the store fails or concurrent
+    ///   writers keep winning past ``Configuration/maximumConflictRetries``.
+    public func commit(_ session: RequestSession) async throws -> SessionCommitResult {
+        let snapshot = session.state.withLock { $0 }
+        let origin = session.origin
+        let now = clock.now()
+
+        if snapshot.isInvalidated {
+            return try await commitInvalidated(snapshot, origin: origin, now: now)
+        }
+        guard let token = origin.token, let stored = origin.stored, let loaded = origin.payload else {
+            return try await commitNew(snapshot.payload, isExplicitlyStarted: snapshot.isExplicitlyStarted, now: now)
+        }
+        let loadedSession = LoadedSession(token: token, stored: stored, payload: loaded)
+        if snapshot.isRegenerated {
+            return try await commitRegenerated(loadedSession, operations: snapshot.operations, now: now)
+        }
+        if !snapshot.operations.isEmpty || snapshot.payload.hasFlashToAge {
+            return try await commitChanged(loadedSession, operations: snapshot.operations, current: snapshot.payload, now: now)
+        }
+        return try await commitUnchanged(loadedSession, now: now)
+    }
+
+    struct LoadedSession {
+        var token: SessionToken
+        var stored: StoredSession
+        var payload: SessionPayload
+    }
+
+    private func commitUnchanged(_ loaded: LoadedSession, now: Date) async throws -> SessionCommitResult {
+        let createdAt = Date(timeIntervalSince1970: loaded.payload.createdAt)
+        let expiresAt = loaded.stored.record.expiresAt
+        guard case .extended(let newExpiry) = configuration.expiry.validate(expiresAt: expiresAt, createdAt: createdAt, now: now) else {
+            return SessionCommitResult(action: .none, token: loaded.token, expiresAt: expiresAt)
+        }
+        try await perform("touch", { try await store.touch(loaded.token.key, expiresAt: newExpiry) })
+        return SessionCommitResult(
+            action: .touched,
+            token: loaded.token,
+            expiresAt: newExpiry,
+            setCookies: refreshedCookies(loaded.token, secret: loaded.payload.csrfSecret, expiresAt: newExpiry, now: now)
+        )
+    }
+
+    private func commitNew(_ payload: SessionPayload, isExplicitlyStarted: Bool, now: Date) async throws -> SessionCommitResult {
+        var payload = payload
+        payload.ageFlash()
+        guard !payload.isEmpty || isExplicitlyStarted else { return SessionCommitResult(action: .none) }
+        return try await create(payload, now: now, action: .created)
+    }
+
+    /// Saves `payload` under a new token (create-if-absent) and returns the cookie for it.
+    private func create(_ payload: SessionPayload, now: Date, action: SessionCommitResult.Action) async throws -> SessionCommitResult {
+        var payload = payload
+        if configuration.csrf.mode == .originAndToken, payload.csrfSecret == nil {
+            // Every session gets its CSRF secret when it starts, so the XSRF-TOKEN cookie can go out with it.
+            payload.values[CSRFToken.sessionKey] = .string(CSRFToken.generateSecret())
+        }
+        let token = SessionToken.generate()
+        let createdAt = Date(timeIntervalSince1970: payload.createdAt)
+        let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
+        let record = SessionRecord(key: token.key, data: payload.encoded(), expiresAt: expiresAt)
+        guard case .saved = try await perform("save", { try await store.save(record, expecting: nil) }) else {
+            // A fresh 256-bit token cannot collide; a store that says so is broken.
+            throw SessionStoreError(
+                code: .unavailable,
+                storeName: store.name,
+                message: "the store reported a conflict when creating a session under a new random id"
+            )
+        }
+        var cookies = [configuration.cookie.sessionCookie(value: token.cookieValue, expiresAt: expiresAt, now: now)]
+        cookies += xsrfCookie(secret: payload.csrfSecret, expiresAt: expiresAt, now: now)
+        return SessionCommitResult(action: action, token: token, expiresAt: expiresAt, setCookies: cookies)
+    }
+
+    private func commitChanged(
+        _ loaded: LoadedSession,
+        operations: [SessionOperation],
+        current: SessionPayload,
+        now: Date
+    ) async throws -> SessionCommitResult {
+        let key = loaded.token.key
+        var current = current
+        var version = loaded.stored.version
+        var attempt = 0
+        while true {
+            var payload = current
+            payload.ageFlash()
+            if payload.isEmpty {
+                try await perform("delete", { try await store.delete(key) })
+                return SessionCommitResult(action: .deleted, setCookies: expiredCookies())
+            }
+            let createdAt = Date(timeIntervalSince1970: payload.createdAt)
+            let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
+            let record = SessionRecord(key: key, data: payload.encoded(), expiresAt: expiresAt)
+            let expected = version
+            switch try await perform("save", { try await store.save(record, expecting: expected) }) {
+            case .saved:
+                let moved = expiresAt.timeIntervalSince(loaded.stored.record.expiresAt) >= configuration.expiry.touchInterval.seconds
+                var cookies: [String] = []
+                if moved {
+                    cookies = refreshedCookies(loaded.token, secret: payload.csrfSecret, expiresAt: expiresAt, now: now)
+                } else if payload.csrfSecret != loaded.payload.csrfSecret {
+                    cookies = xsrfCookie(secret: payload.csrfSecret, expiresAt: expiresAt, now: now)
+                }
+                return SessionCommitResult(action: .saved, token: loaded.token, expiresAt: expiresAt, setCookies: cookies)
+            case .conflict:
+                guard let fresh = try await reloadAfterConflict(key, attempt: &attempt) else {
+                    return SessionCommitResult(action: .discarded)
+                }
+                current = fresh.payload
+                for operation in operations { current.apply(operation) }
+                version = fresh.version
+            }
+        }
+    }
+
+    private func commitRegenerated(_ loaded: LoadedSession, operations: [SessionOperation], now: Date) async throws -> SessionCommitResult {
+        let oldKey = loaded.token.key
+        var payload = loaded.payload
+        for operation in operations { payload.apply(operation) }
+        var version = loaded.stored.version
+        var attempt = 0
+        // Retire the old record by compare-and-swap (an already-expired record
+        // counts as absent everywhere), so that a concurrent logout is not undone
+        // and a concurrent write is not lost.
+        while true {
+            let retired = SessionRecord(key: oldKey, data: [], expiresAt: Date(timeIntervalSince1970: 0))
+            let expected = version
+            if case .saved = try await perform("save", { try await store.save(retired, expecting: expected) }) { break }
+            guard let fresh = try await reloadAfterConflict(oldKey, attempt: &attempt) else {
+                return SessionCommitResult(action: .discarded)
+            }
+            payload = fresh.payload
+            for operation in operations { payload.apply(operation) }
+            version = fresh.version
+        }
+        try await perform("delete", { try await store.delete(oldKey) })
+        payload.ageFlash()
+        guard !payload.isEmpty else {
+            return SessionCommitResult(action: .deleted, setCookies: expiredCookies())
+        }
+        return try await create(payload, now: now, action: .regenerated)
+    }
+
+    private func commitInvalidated(
+        _ snapshot: RequestSession.State,
+        origin: RequestSession.Origin,
+        now: Date
+    ) async throws -> SessionCommitResult {
+        if let token = origin.token, origin.stored != nil {
+            try await perform("delete", { try await store.delete(token.key) })
+        }
+        var payload = snapshot.payload
+        payload.createdAt = now.timeIntervalSince1970
+        payload.ageFlash()
+        if !payload.isEmpty || snapshot.isExplicitlyStarted {
+            return try await create(payload, now: now, action: .invalidated)
+        }
+        let cookies = origin.hadCookie ? expiredCookies() : []
+        return SessionCommitResult(action: .invalidated, setCookies: cookies)
+    }
+
+    /// Reloads a record after a conflict, with a short randomised back-off once
+    /// retries pile up; `nil` when the session is gone (another request deleted it).
+    private func reloadAfterConflict(_ key: SessionKey, attempt: inout Int) async throws -> (payload: SessionPayload, version: SessionVersion)? {
+        attempt += 1
+        guard attempt <= configuration.maximumConflictRetries else {
+            logger.warning(
+                "session save kept conflicting; giving up",
+                metadata: ["sessionkit.store": "\(store.name)", "sessionkit.reason": "conflict-retries-exhausted"]
+            )
+            throw SessionStoreError(
+                code: .conflictRetriesExhausted,
+                storeName: store.name,
+                message: "concurrent requests kept changing the session; gave up after \(configuration.maximumConflictRetries) retries"
+            )
+        }
+        logger.debug("session save conflicted; replaying on a fresher record", metadata: ["sessionkit.attempt": "\(attempt)"])
+        if attempt > 2 {
+            // Spread out writers that keep colliding; the cap keeps the wait far below any request timeout.
+            let ceiling = min(50 << min(attempt, 8), 10_000)
+            try await Task.sleep(for: .microseconds(Int.random(in: 0...ceiling)))
+        }
+        let now = clock.now()
+        guard let fresh = try await perform("load", { try await store.load(key) }),
+            fresh.record.expiresAt > now,
+            let payload = SessionPayload(decoding: fresh.record.data)
+        else {
+            logger.debug(
+                "session was removed by a concurrent request; dropping this request's changes",
+                metadata: ["sessionkit.reason": "concurrently-removed"]
+            )
+            return nil
+        }
+        return (payload, fresh.version)
+    }
+
+    private func refreshedCookies(_ token: SessionToken, secret: String?, expiresAt: Date, now: Date) -> [String] {
+        // Only a cookie whose lifetime follows the session needs refreshing; the
+        // others never change after they are first set.
+        guard configuration.cookie.lifetime == .followsSession else { return [] }
+        return [configuration.cookie.sessionCookie(value: token.cookieValue, expiresAt: expiresAt, now: now)]
+            + xsrfCookie(secret: secret, expiresAt: expiresAt, now: now)
+    }
+
+    /// The readable `XSRF-TOKEN` cookie: a freshly masked token, living as long as the session cookie.
+    private func xsrfCookie(secret: String?, expiresAt: Date, now: Date) -> [String] {
+        guard configuration.csrf.mode == .originAndToken, let secret, let masked = CSRFToken.mask(secret: secret) else { return [] }
+        let cookieExpiry: Date?
+        switch configuration.cookie.lifetime {
+        case .followsSession: cookieExpiry = expiresAt
+        case .browserSession: cookieExpiry = nil
+        case .fixed(let duration): cookieExpiry = now + duration.seconds
+        }
+        return [configuration.cookie.readableCookie(name: configuration.csrf.cookieName, value: masked, expiresAt: cookieExpiry, now: now)]
+    }
+
+    /// Cookies that clear the session cookie and, with CSRF on, the `XSRF-TOKEN` cookie.
+    private func expiredCookies() -> [String] {
+        var cookies = [configuration.cookie.expiredSessionCookie()]
+        if configuration.csrf.mode == .originAndToken {
+            cookies.append(configuration.cookie.expiredReadableCookie(name: configuration.csrf.cookieName))
+        }
+        return cookies
+    }
+
+    /// Runs a store call, wrapping any failure other than ``SessionStoreError``
+    /// with the store's name, and logging it.
+    private func perform<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as SessionStoreError {
+            logger.error(
+                "session store \(operation) failed: \(error)",
+                metadata: ["sessionkit.store": "\(store.name)", "sessionkit.reason": "\(error.code)"]
+            )
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            let wrapped = SessionStoreError(code: .unavailable, storeName: store.name, message: "\(operation) failed", cause: error)
+            logger.error(
+                "session store \(operation) failed: \(wrapped)",
+                metadata: ["sessionkit.store": "\(store.name)", "sessionkit.reason": "\(wrapped.code)"]
+            )
+            throw wrapped
+        }
+    }
+}
+
+/// What a commit did and the headers the response needs.
+public struct SessionCommitResult: Sendable {
+    /// What the commit did.
+    public struct Action: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+
+        /// No store call was needed.
+        public static let none = Action(name: "none")
+        /// The idle expiry was extended.
+        public static let touched = Action(name: "touched")
+        /// Changes were saved to the existing session.
+        public static let saved = Action(name: "saved")
+        /// A new session was created.
+        public static let created = Action(name: "created")
+        /// The session moved to a new token.
+        public static let regenerated = Action(name: "regenerated")
+        /// The session was invalidated.
+        public static let invalidated = Action(name: "invalidated")
+        /// The session became empty and was deleted.
+        public static let deleted = Action(name: "deleted")
+        /// Another request removed the session meanwhile; this request's changes were dropped.
+        public static let discarded = Action(name: "discarded")
+
+        /// The action's name.
+        public var description: String { name }
+    }
+
+    /// What the commit did.
+    public var action: Action
+    /// The token now in force, when the session exists after the commit.
+    public var token: SessionToken?
+    /// The session's expiry after the commit, when it exists.
+    public var expiresAt: Date?
+    /// The `Set-Cookie` header values to send, in order.
+    public var setCookies: [String]
+
+    /// Creates a result.
+    ///
+    /// - Parameters:
+    ///   - action: What was done.
+    ///   - token: The token in force.
+    ///   - expiresAt: The session's expiry.
+    ///   - setCookies: The `Set-Cookie` values.
+    public init(action: Action, token: SessionToken? = nil, expiresAt: Date? = nil, setCookies: [String] = []) {
+        self.action = action
+        self.token = token
+        self.expiresAt = expiresAt
+        self.setCookies = setCookies
+    }
+
+    /// Every header to add to the response: the `Set-Cookie` lines and, when
+    /// there are any, `Vary: Cookie` and `Cache-Control: no-cache="Set-Cookie"`,
+    /// so a shared cache never hands one user's cookie to another.
+    public var headers: [(name: String, value: String)] {
+        guard !setCookies.isEmpty else { return [] }
+        var headers = setCookies.map { (name: "Set-Cookie", value: $0) }
+        headers.append((name: "Vary", value: "Cookie"))
+        headers.append((name: "Cache-Control", value: "no-cache=\"Set-Cookie\""))
+        return headers
+    }
+}

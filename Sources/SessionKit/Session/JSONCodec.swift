@@ -1,0 +1,297 @@
+/// A small, strict JSON writer and reader for ``SessionValue``.
+///
+/// Foundation's `JSONSerialization` turns `1.0` into `1` and loses the
+/// distinction between integers and doubles; this codec keeps it: a double is
+/// always written with a fraction or an exponent, and a number without either
+/// is read back as an integer.
+enum JSONCodec {
+    static let maximumDepth = 256
+
+    // MARK: Writing
+
+    static func encode(_ value: SessionValue) -> [UInt8] {
+        var output = [UInt8]()
+        output.reserveCapacity(64)
+        write(value, into: &output)
+        return output
+    }
+
+    static func write(_ value: SessionValue, into output: inout [UInt8]) {
+        switch value {
+        case .null:
+            output.append(contentsOf: "null".utf8)
+        case .bool(let flag):
+            output.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .int(let number):
+            output.append(contentsOf: String(number).utf8)
+        case .double(let number):
+            writeDouble(number, into: &output)
+        case .string(let text):
+            writeString(text, into: &output)
+        case .array(let elements):
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                write(element, into: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .object(let members):
+            output.append(UInt8(ascii: "{"))
+            var first = true
+            for (key, member) in members {
+                if !first { output.append(UInt8(ascii: ",")) }
+                first = false
+                writeString(key, into: &output)
+                output.append(UInt8(ascii: ":"))
+                write(member, into: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writeDouble(_ number: Double, into output: inout [UInt8]) {
+        guard number.isFinite else {
+            output.append(contentsOf: "null".utf8)
+            return
+        }
+        // Swift's shortest round-tripping representation; add ".0" when it has
+        // neither fraction nor exponent so the reader knows it is a double.
+        let text = number.description
+        output.append(contentsOf: text.utf8)
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) {
+            output.append(contentsOf: ".0".utf8)
+        }
+    }
+
+    static func writeString(_ text: String, into output: inout [UInt8]) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        output.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0x0A: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+            case 0x0D: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+            case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+            case 0x00..<0x20:
+                output.append(contentsOf: "\\u00".utf8)
+                output.append(hex[Int(byte >> 4)])
+                output.append(hex[Int(byte & 0x0F)])
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    // MARK: Reading
+
+    static func decode(_ bytes: [UInt8]) throws(SessionValueDecodingError) -> SessionValue {
+        var reader = Reader(bytes: bytes)
+        reader.skipWhitespace()
+        let value = try reader.readValue(depth: 0)
+        reader.skipWhitespace()
+        guard reader.index == bytes.count else { throw reader.error("unexpected bytes after the value") }
+        return value
+    }
+
+    struct Reader {
+        let bytes: [UInt8]
+        var index = 0
+
+        init(bytes: [UInt8]) {
+            self.bytes = bytes
+        }
+
+        func error(_ reason: String) -> SessionValueDecodingError {
+            SessionValueDecodingError(offset: index, reason: reason)
+        }
+
+        mutating func skipWhitespace() {
+            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+        }
+
+        mutating func expect(_ literal: StaticString) throws(SessionValueDecodingError) {
+            let count = literal.utf8CodeUnitCount
+            guard index + count <= bytes.count else { throw error("truncated literal") }
+            let matches = literal.withUTF8Buffer { buffer in
+                buffer.elementsEqual(bytes[index..<index + count])
+            }
+            guard matches else { throw error("invalid literal") }
+            index += count
+        }
+
+        mutating func readValue(depth: Int) throws(SessionValueDecodingError) -> SessionValue {
+            guard depth < JSONCodec.maximumDepth else { throw error("nested deeper than \(JSONCodec.maximumDepth) levels") }
+            guard index < bytes.count else { throw error("unexpected end of input") }
+            switch bytes[index] {
+            case UInt8(ascii: "n"):
+                try expect("null")
+                return .null
+            case UInt8(ascii: "t"):
+                try expect("true")
+                return .bool(true)
+            case UInt8(ascii: "f"):
+                try expect("false")
+                return .bool(false)
+            case UInt8(ascii: "\""):
+                return .string(try readString())
+            case UInt8(ascii: "["):
+                index += 1
+                var elements = [SessionValue]()
+                skipWhitespace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+                    index += 1
+                    return .array(elements)
+                }
+                while true {
+                    skipWhitespace()
+                    elements.append(try readValue(depth: depth + 1))
+                    skipWhitespace()
+                    guard index < bytes.count else { throw error("unterminated array") }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                    } else if bytes[index] == UInt8(ascii: "]") {
+                        index += 1
+                        return .array(elements)
+                    } else {
+                        throw error("expected ',' or ']'")
+                    }
+                }
+            case UInt8(ascii: "{"):
+                index += 1
+                var members = [String: SessionValue]()
+                skipWhitespace()
+                if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return .object(members)
+                }
+                while true {
+                    skipWhitespace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                    let key = try readString()
+                    skipWhitespace()
+                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                    index += 1
+                    skipWhitespace()
+                    members[key] = try readValue(depth: depth + 1)
+                    skipWhitespace()
+                    guard index < bytes.count else { throw error("unterminated object") }
+                    if bytes[index] == UInt8(ascii: ",") {
+                        index += 1
+                    } else if bytes[index] == UInt8(ascii: "}") {
+                        index += 1
+                        return .object(members)
+                    } else {
+                        throw error("expected ',' or '}'")
+                    }
+                }
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return try readNumber()
+            default:
+                throw error("unexpected byte")
+            }
+        }
+
+        mutating func readNumber() throws(SessionValueDecodingError) -> SessionValue {
+            let start = index
+            var isInteger = true
+            if bytes[index] == UInt8(ascii: "-") { index += 1 }
+            guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid number") }
+            if bytes[index] == UInt8(ascii: "0") {
+                index += 1
+            } else {
+                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+                isInteger = false
+                index += 1
+                guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid fraction") }
+                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                isInteger = false
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid exponent") }
+                while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            }
+            let text = String(decoding: bytes[start..<index], as: UTF8.self)
+            if isInteger, let number = Int64(text) { return .int(number) }
+            guard let number = Double(text), number.isFinite else { throw error("number out of range") }
+            return .double(number)
+        }
+
+        func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+
+        mutating func readString() throws(SessionValueDecodingError) -> String {
+            index += 1  // The opening quote.
+            var output = [UInt8]()
+            while true {
+                guard index < bytes.count else { throw error("unterminated string") }
+                let byte = bytes[index]
+                switch byte {
+                case UInt8(ascii: "\""):
+                    index += 1
+                    // Reject invalid UTF-8 rather than repairing it, so a value never changes on a round trip.
+                    guard let text = String(validating: output, as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+                    return text
+                case UInt8(ascii: "\\"):
+                    index += 1
+                    guard index < bytes.count else { throw error("unterminated escape") }
+                    let escaped = bytes[index]
+                    index += 1
+                    switch escaped {
+                    case UInt8(ascii: "\""): output.append(UInt8(ascii: "\""))
+                    case UInt8(ascii: "\\"): output.append(UInt8(ascii: "\\"))
+                    case UInt8(ascii: "/"): output.append(UInt8(ascii: "/"))
+                    case UInt8(ascii: "b"): output.append(0x08)
+                    case UInt8(ascii: "f"): output.append(0x0C)
+                    case UInt8(ascii: "n"): output.append(0x0A)
+                    case UInt8(ascii: "r"): output.append(0x0D)
+                    case UInt8(ascii: "t"): output.append(0x09)
+                    case UInt8(ascii: "u"):
+                        var scalar = try readHex4()
+                        if (0xD800...0xDBFF).contains(scalar) {
+                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
+                                throw error("unpaired surrogate")
+                            }
+                            index += 2
+                            let low = try readHex4()
+                            guard (0xDC00...0xDFFF).contains(low) else { throw error("unpaired surrogate") }
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        } else if (0xDC00...0xDFFF).contains(scalar) {
+                            throw error("unpaired surrogate")
+                        }
+                        guard let unicode = Unicode.Scalar(scalar) else { throw error("invalid escape") }
+                        output.append(contentsOf: String(Character(unicode)).utf8)
+                    default:
+                        throw error("invalid escape")
+                    }
+                case 0x00..<0x20:
+                    throw error("control character in string")
+                default:
+                    output.append(byte)
+                    index += 1
+                }
+            }
+        }
+
+        mutating func readHex4() throws(SessionValueDecodingError) -> UInt32 {
+            guard index + 4 <= bytes.count else { throw error("truncated \\u escape") }
+            var value: UInt32 = 0
+            for _ in 0..<4 {
+                let byte = bytes[index]
+                let digit: UInt32
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(byte - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(byte - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(byte - UInt8(ascii: "A") + 10)
+                default: throw error("invalid \\u escape")
+                }
+                value = value << 4 | digit
+                index += 1
+            }
+            return value
+        }
+    }
+}

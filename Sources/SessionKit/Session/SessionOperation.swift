@@ -1,0 +1,140 @@
+/// One mutation a request made to its session, recorded so the engine can
+/// replay the request on a fresher record after a compare-and-swap conflict.
+///
+/// Replaying the operations, rather than writing the whole session back, is
+/// what lets two requests that change the same session at once both land:
+/// each one's changes apply on top of the other's.
+public enum SessionOperation: Sendable, Hashable {
+    /// Set a key to a value.
+    case set(String, SessionValue)
+    /// Remove a key.
+    case remove(String)
+    /// Add to an integer (a missing or non-integer value counts as zero; the sum saturates).
+    case increment(String, by: Int64)
+    /// Append to an array (a missing value starts an empty array; any other value becomes the array's first element).
+    case push(String, SessionValue)
+    /// Remove every key and every flash mark.
+    case flush
+    /// Set a key and keep it for the next request only.
+    case flash(String, SessionValue)
+    /// Set a key for this request only.
+    case now(String, SessionValue)
+    /// Keep every flashed value for one more request.
+    case reflash
+    /// Keep these flashed values for one more request.
+    case keep([String])
+}
+
+/// The decoded content of a session record: the user's values, the flash
+/// bookkeeping, and when the session was created.
+struct SessionPayload: Sendable, Hashable {
+    static let formatVersion: Int64 = 1
+
+    var values: [String: SessionValue] = [:]
+    /// Keys flashed in this request: kept through the next one.
+    var flashNew: [String] = []
+    /// Keys flashed in the previous request (or set with `now`): removed at the end of this one.
+    var flashOld: [String] = []
+    var createdAt: Double
+
+    init(createdAt: Double) {
+        self.createdAt = createdAt
+    }
+
+    var csrfSecret: String? { values[CSRFToken.sessionKey]?.stringValue }
+
+    var isEmpty: Bool { values.isEmpty && flashNew.isEmpty && flashOld.isEmpty }
+    var hasFlashToAge: Bool { !flashNew.isEmpty || !flashOld.isEmpty }
+
+    mutating func apply(_ operation: SessionOperation) {
+        switch operation {
+        case .set(let key, let value):
+            values[key] = value
+        case .remove(let key):
+            values[key] = nil
+        case .increment(let key, let amount):
+            values[key] = .int(Self.incremented(values[key], by: amount))
+        case .push(let key, let value):
+            switch values[key] {
+            case .array(var elements)?:
+                elements.append(value)
+                values[key] = .array(elements)
+            case nil, .null?:
+                values[key] = .array([value])
+            case let other?:
+                values[key] = .array([other, value])
+            }
+        case .flush:
+            values = [:]
+            flashNew = []
+            flashOld = []
+        case .flash(let key, let value):
+            values[key] = value
+            if !flashNew.contains(key) { flashNew.append(key) }
+            flashOld.removeAll { $0 == key }
+        case .now(let key, let value):
+            values[key] = value
+            if !flashOld.contains(key) { flashOld.append(key) }
+        case .reflash:
+            for key in flashOld where !flashNew.contains(key) { flashNew.append(key) }
+            flashOld = []
+        case .keep(let keys):
+            for key in keys where !flashNew.contains(key) { flashNew.append(key) }
+            flashOld.removeAll { keys.contains($0) }
+        }
+    }
+
+    static func incremented(_ value: SessionValue?, by amount: Int64) -> Int64 {
+        let current = value?.intValue ?? 0
+        let (sum, overflow) = current.addingReportingOverflow(amount)
+        if overflow { return amount > 0 ? .max : .min }
+        return sum
+    }
+
+    /// Ends a request's flash cycle (Laravel's `ageFlashData`): values flashed
+    /// in the previous request are removed, values flashed in this one become
+    /// the previous request's.
+    mutating func ageFlash() {
+        for key in flashOld where !flashNew.contains(key) { values[key] = nil }
+        flashOld = flashNew
+        flashNew = []
+    }
+
+    // MARK: Encoding
+
+    func encoded() -> [UInt8] {
+        var object: [String: SessionValue] = [
+            "v": .int(Self.formatVersion),
+            "c": .double(createdAt),
+            "d": .object(values),
+        ]
+        if !flashNew.isEmpty { object["fn"] = .array(flashNew.map { .string($0) }) }
+        if !flashOld.isEmpty { object["fo"] = .array(flashOld.map { .string($0) }) }
+        return JSONCodec.encode(.object(object))
+    }
+
+    /// Decodes a stored payload; `nil` for anything this version did not write.
+    init?(decoding bytes: [UInt8]) {
+        guard case .object(let object)? = try? JSONCodec.decode(bytes),
+            object["v"] == .int(Self.formatVersion),
+            let created = object["c"]?.doubleValue, created.isFinite,
+            case .object(let values)? = object["d"]
+        else { return nil }
+        self.createdAt = created
+        self.values = values
+        guard let flashNew = Self.keys(object["fn"]), let flashOld = Self.keys(object["fo"]) else { return nil }
+        self.flashNew = flashNew
+        self.flashOld = flashOld
+    }
+
+    private static func keys(_ value: SessionValue?) -> [String]? {
+        guard let value else { return [] }
+        guard case .array(let elements) = value else { return nil }
+        var keys = [String]()
+        for element in elements {
+            guard case .string(let key) = element else { return nil }
+            keys.append(key)
+        }
+        return keys
+    }
+}

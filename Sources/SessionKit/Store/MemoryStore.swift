@@ -1,0 +1,375 @@
+public import Foundation
+import Synchronization
+
+/// A bounded, in-process session store for a single app server, for development and tests.
+///
+/// Records live in a dictionary behind one `Mutex`; they vanish when the process
+/// ends and are not shared between processes, so use ``FileStore`` or a database
+/// store when more than one process serves the same sessions. The store enforces
+/// expiry itself: ``load(_:)`` treats a record at or past its expiry as absent and
+/// removes it, and ``run()`` (or ``sweepExpired()``) removes the rest.
+///
+/// The store is bounded by ``Configuration/maximumSessions``. When creating a
+/// record would exceed it, the store first drops every expired record and then,
+/// if it is still full, evicts the live record that expires soonest. Updates of
+/// existing records never evict.
+///
+/// Cost, for `n` records:
+/// - ``load(_:)`` and ``delete(_:)``: O(1) amortised (one dictionary lookup).
+/// - ``save(_:expecting:)`` and ``touch(_:expiresAt:)``: O(log n), a dictionary
+///   update plus a push onto a min-heap of expiry times. Superseded heap entries
+///   are skipped lazily and the heap is rebuilt (O(n)) once they outnumber live
+///   records, which keeps the amortised cost O(log n) and the heap at most about
+///   twice the number of records.
+/// - Eviction and ``sweepExpired()``: O(log n) per removed record.
+///
+/// Each record costs roughly 150 to 250 bytes beyond its data: a 56-byte
+/// dictionary slot (the key packed into 32 bytes, the data's array reference,
+/// expiry and version) at up to 75% occupancy, the data array's 32-byte header,
+/// and one or two 40-byte heap entries.
+///
+/// ```swift
+/// let store = try MemoryStore(configuration: .init(maximumSessions: 50_000))
+/// let sweeper = Task { try await store.run() }   // removes expired records every minute
+/// // ... serve requests ...
+/// sweeper.cancel()
+/// ```
+public final class MemoryStore: SessionStore {
+    /// Settings for a ``MemoryStore``.
+    public struct Configuration: Sendable {
+        /// The most records the store keeps; creating one more evicts the record
+        /// that expires soonest. Must be at least 1.
+        public var maximumSessions: Int
+        /// How often ``MemoryStore/run()`` removes expired records. Must be positive.
+        public var sweepInterval: Duration
+
+        /// Creates a configuration.
+        ///
+        /// - Parameters:
+        ///   - maximumSessions: The most records the store keeps. Defaults to 100,000.
+        ///   - sweepInterval: How often ``MemoryStore/run()`` removes expired records.
+        ///     Defaults to 60 seconds.
+        public init(maximumSessions: Int = 100_000, sweepInterval: Duration = .seconds(60)) {
+            self.maximumSessions = maximumSessions
+            self.sweepInterval = sweepInterval
+        }
+    }
+
+    /// `memory`.
+    public var name: String { "memory" }
+
+    /// The store's settings.
+    public let configuration: Configuration
+
+    private let clock: any SessionClock
+    private let state: Mutex<State>
+
+    /// Creates an empty store.
+    ///
+    /// No background work starts here: call ``run()`` (for example from a
+    /// service group) to sweep expired records periodically.
+    ///
+    /// - Parameters:
+    ///   - configuration: The store's settings.
+    ///   - clock: The source of the current time, used to decide expiry.
+    /// - Throws: ``SessionConfigurationError`` naming `MemoryStore.maximumSessions`
+    ///   when it is below 1, or `MemoryStore.sweepInterval` when it is not positive.
+    public init(
+        configuration: Configuration = .init(),
+        clock: any SessionClock = SystemSessionClock()
+    ) throws(SessionConfigurationError) {
+        guard configuration.maximumSessions >= 1 else {
+            throw SessionConfigurationError(
+                setting: "MemoryStore.maximumSessions",
+                reason: "must be at least 1, got \(configuration.maximumSessions)"
+            )
+        }
+        guard configuration.sweepInterval > .zero else {
+            throw SessionConfigurationError(
+                setting: "MemoryStore.sweepInterval",
+                reason: "must be positive, got \(configuration.sweepInterval)"
+            )
+        }
+        self.configuration = configuration
+        self.clock = clock
+        self.state = Mutex(State())
+    }
+
+    /// The number of records held, including expired ones not yet removed.
+    public var count: Int {
+        state.withLock { $0.entries.count }
+    }
+
+    /// Loads the record kept under `key`.
+    ///
+    /// - Parameter key: The hashed session id.
+    /// - Returns: The record and its version, or `nil` when there is none or it
+    ///   has expired; an expired record is removed.
+    public func load(_ key: SessionKey) async throws -> StoredSession? {
+        let now = clock.now().timeIntervalSinceReferenceDate
+        let packed = PackedKey(key)
+        return state.withLock { state -> StoredSession? in
+            guard let entry = state.entries[packed] else { return nil }
+            guard entry.expiresAt > now else {
+                state.entries[packed] = nil
+                state.compactIfNeeded()
+                return nil
+            }
+            return StoredSession(
+                record: SessionRecord(
+                    key: key,
+                    data: entry.data,
+                    expiresAt: Date(timeIntervalSinceReferenceDate: entry.expiresAt)
+                ),
+                version: SessionVersion(entry.version)
+            )
+        }
+    }
+
+    /// Creates or updates a record with compare-and-swap.
+    ///
+    /// A new record gets ``SessionVersion/initial``, or the version after that of
+    /// an expired record it replaces; an update gets the next version.
+    ///
+    /// - Parameters:
+    ///   - record: The record to write.
+    ///   - version: `nil` to create (succeeds when no live record exists), or the
+    ///     version of the live record to replace.
+    /// - Returns: The new version, or ``SessionSaveResult/conflict`` when nothing was written.
+    /// - Throws: ``SessionStoreError`` with code ``SessionStoreError/Code/invalidData``
+    ///   when the expiry is not a number.
+    public func save(_ record: SessionRecord, expecting version: SessionVersion?) async throws -> SessionSaveResult {
+        let expiresAt = try validExpiry(record.expiresAt)
+        let now = clock.now().timeIntervalSinceReferenceDate
+        let packed = PackedKey(record.key)
+        let maximum = configuration.maximumSessions
+        return state.withLock { state -> SessionSaveResult in
+            if let existing = state.entries[packed] {
+                let isLive = existing.expiresAt > now
+                if isLive {
+                    guard let version, version.rawValue == existing.version else { return .conflict }
+                } else {
+                    // An expired record counts as absent: only a create may replace it.
+                    guard version == nil else { return .conflict }
+                }
+                let newVersion = existing.version &+ 1
+                state.entries[packed] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion)
+                if expiresAt != existing.expiresAt {
+                    state.push(HeapEntry(expiresAt: expiresAt, key: packed))
+                }
+                return .saved(SessionVersion(newVersion))
+            }
+            guard version == nil else { return .conflict }
+            if state.entries.count >= maximum {
+                state.makeRoom(below: maximum, now: now)
+            }
+            let newVersion = SessionVersion.initial
+            state.entries[packed] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion.rawValue)
+            state.push(HeapEntry(expiresAt: expiresAt, key: packed))
+            return .saved(newVersion)
+        }
+    }
+
+    /// Moves a live record's expiry, keeping its data and version.
+    ///
+    /// A missing or expired record stays missing.
+    ///
+    /// - Parameters:
+    ///   - key: The hashed session id.
+    ///   - expiresAt: The new expiry.
+    /// - Throws: ``SessionStoreError`` with code ``SessionStoreError/Code/invalidData``
+    ///   when the expiry is not a number.
+    public func touch(_ key: SessionKey, expiresAt: Date) async throws {
+        let expiresAt = try validExpiry(expiresAt)
+        let now = clock.now().timeIntervalSinceReferenceDate
+        let packed = PackedKey(key)
+        state.withLock { state in
+            guard let existing = state.entries[packed], existing.expiresAt > now else { return }
+            guard existing.expiresAt != expiresAt else { return }
+            state.entries[packed]?.expiresAt = expiresAt
+            state.push(HeapEntry(expiresAt: expiresAt, key: packed))
+        }
+    }
+
+    /// Removes the record under `key`; a missing record is a no-op.
+    ///
+    /// - Parameter key: The hashed session id.
+    public func delete(_ key: SessionKey) async throws {
+        let packed = PackedKey(key)
+        state.withLock { state in
+            if state.entries.removeValue(forKey: packed) != nil {
+                state.compactIfNeeded()
+            }
+        }
+    }
+
+    /// Removes every expired record now.
+    ///
+    /// - Returns: How many records were removed.
+    @discardableResult
+    public func sweepExpired() -> Int {
+        let now = clock.now().timeIntervalSinceReferenceDate
+        return state.withLock { state in
+            let removed = state.removeExpired(now: now)
+            state.compactIfNeeded()
+            return removed
+        }
+    }
+
+    /// Removes expired records every ``Configuration/sweepInterval`` until the
+    /// calling task is cancelled.
+    ///
+    /// Returns normally on cancellation, so it can run as a service that ends
+    /// with the server.
+    public func run() async throws {
+        let interval = configuration.sweepInterval
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                // `Task.sleep` only throws when the task is cancelled: that is the signal to stop.
+                return
+            }
+            sweepExpired()
+        }
+    }
+
+    private func validExpiry(_ date: Date) throws -> Double {
+        let seconds = date.timeIntervalSinceReferenceDate
+        guard !seconds.isNaN else {
+            throw SessionStoreError(
+                code: .invalidData,
+                storeName: name,
+                message: "a record's expiry is not a number; pass a real date"
+            )
+        }
+        return seconds
+    }
+}
+
+/// A session key packed into four words, so the dictionary keeps 32 bytes inline
+/// instead of a separately allocated 64-character string.
+private struct PackedKey: Hashable {
+    var word0: UInt64
+    var word1: UInt64
+    var word2: UInt64
+    var word3: UInt64
+
+    init(_ key: SessionKey) {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var index = 0
+        // A `SessionKey` is always 64 lowercase hexadecimal characters, 16 per word.
+        for character in key.hex.utf8 {
+            let nibble = UInt64(character <= 0x39 ? character &- 0x30 : character &- 0x57) & 0x0F
+            switch index >> 4 {
+            case 0: words.0 = words.0 << 4 | nibble
+            case 1: words.1 = words.1 << 4 | nibble
+            case 2: words.2 = words.2 << 4 | nibble
+            default: words.3 = words.3 << 4 | nibble
+            }
+            index += 1
+        }
+        (word0, word1, word2, word3) = words
+    }
+}
+
+/// What the store keeps per record; the expiry is seconds since the reference date.
+private struct Entry {
+    var data: [UInt8]
+    var expiresAt: Double
+    var version: UInt64
+}
+
+/// A record's expiry in the min-heap. It is current while the record under
+/// `key` still has this expiry; otherwise it is stale and skipped.
+private struct HeapEntry {
+    var expiresAt: Double
+    var key: PackedKey
+}
+
+private struct State {
+    var entries: [PackedKey: Entry] = [:]
+    /// A binary min-heap ordered by `expiresAt`, holding one current entry per
+    /// record plus stale ones left behind by updates, touches and removals.
+    var heap: [HeapEntry] = []
+
+    func isCurrent(_ heapEntry: HeapEntry) -> Bool {
+        entries[heapEntry.key]?.expiresAt == heapEntry.expiresAt
+    }
+
+    mutating func push(_ entry: HeapEntry) {
+        heap.append(entry)
+        siftUp(heap.count - 1)
+        compactIfNeeded()
+    }
+
+    mutating func popMin() -> HeapEntry? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let minimum = heap.removeLast()
+        if !heap.isEmpty { siftDown(0) }
+        return minimum
+    }
+
+    /// Drops every record whose expiry is at or before `now`.
+    mutating func removeExpired(now: Double) -> Int {
+        var removed = 0
+        while let top = heap.first, top.expiresAt <= now {
+            _ = popMin()
+            if isCurrent(top) {
+                entries[top.key] = nil
+                removed += 1
+            }
+        }
+        return removed
+    }
+
+    /// Frees at least one slot below `maximum`: expired records go first, then
+    /// the live ones that expire soonest.
+    mutating func makeRoom(below maximum: Int, now: Double) {
+        _ = removeExpired(now: now)
+        while entries.count >= maximum, let top = popMin() {
+            if isCurrent(top) { entries[top.key] = nil }
+        }
+        compactIfNeeded()
+    }
+
+    /// Rebuilds the heap from the records once stale entries outnumber live ones.
+    ///
+    /// Every operation adds at most two to `heap.count - 2 * entries.count`, so at
+    /// least about n/2 operations separate two O(n) rebuilds.
+    mutating func compactIfNeeded() {
+        guard heap.count > 2 * entries.count + 16 else { return }
+        heap = entries.map { HeapEntry(expiresAt: $0.value.expiresAt, key: $0.key) }
+        var index = heap.count / 2
+        while index > 0 {
+            index -= 1
+            siftDown(index)
+        }
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].expiresAt < heap[parent].expiresAt else { return }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        let count = heap.count
+        while true {
+            let left = 2 * parent + 1
+            guard left < count else { return }
+            let right = left + 1
+            var smallest = left
+            if right < count && heap[right].expiresAt < heap[left].expiresAt { smallest = right }
+            guard heap[smallest].expiresAt < heap[parent].expiresAt else { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}

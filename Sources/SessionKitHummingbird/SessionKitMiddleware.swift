@@ -1,0 +1,157 @@
+public import HTTPTypes
+public import Hummingbird
+public import SessionKit
+
+/// Hummingbird middleware that loads the request's session before the handler
+/// and commits it after, through a ``SessionEngine``.
+///
+/// It only translates: the Cookie header goes in, `Set-Cookie`, `Vary` and
+/// `Cache-Control` come out; every decision is the engine's. A store failure
+/// is answered with `503 Service Unavailable` and a short body naming the
+/// store, never with an empty session. When the handler throws, nothing is
+/// committed.
+///
+/// Unsafe requests pass the engine's CSRF check before the handler runs; a
+/// refused one gets `403` with a short body saying why (JSON when the client
+/// accepts JSON), and nothing is written. To find the token in a form body the
+/// middleware reads at most ``CSRFConfiguration/maximumFormBodySize`` bytes and
+/// hands the same bytes on, so the handler can still read the body.
+///
+/// ```swift
+/// let engine = try SessionEngine(store: MemoryStore())
+/// let router = Router(context: BasicSessionKitRequestContext.self)
+/// router.add(middleware: SessionKitMiddleware(engine: engine))
+/// router.post("/counter") { _, context in
+///     "\(context.session.increment("count"))"
+/// }
+/// ```
+///
+/// The name differs from HummingbirdAuth's `SessionMiddleware` on purpose, so
+/// both modules can be imported together.
+public struct SessionKitMiddleware<Context: SessionKitRequestContext>: RouterMiddleware {
+    /// The engine that loads and commits sessions.
+    public let engine: SessionEngine
+    private let csrfHeader: HTTPField.Name?
+
+    /// Creates the middleware.
+    ///
+    /// - Parameter engine: The engine that loads and commits sessions.
+    public init(engine: SessionEngine) {
+        self.engine = engine
+        self.csrfHeader = HTTPField.Name(engine.configuration.csrf.headerName)
+    }
+
+    /// Loads the session, runs the rest of the chain, commits, and adds the session headers.
+    public func handle(
+        _ request: Request,
+        context: Context,
+        next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        let session: RequestSession
+        do {
+            session = try await engine.load(cookieHeader: request.headers.cookieHeader)
+        } catch let error as SessionStoreError {
+            return .sessionStoreUnavailable(error)
+        }
+        context.session = session
+        var request = request
+        if let refusal = try await checkCSRF(&request, session: session) { return refusal }
+        var response = try await next(request, context)
+        let result: SessionCommitResult
+        do {
+            result = try await engine.commit(session)
+        } catch let error as SessionStoreError {
+            return .sessionStoreUnavailable(error)
+        }
+        response.headers.appendSessionHeaders(result.headers)
+        return response
+    }
+}
+
+extension SessionKitMiddleware {
+    /// Runs the CSRF check; returns the refusal to send, or `nil` to go on.
+    private func checkCSRF(_ request: inout Request, session: RequestSession) async throws -> Response? {
+        let headers = request.headers
+        let csrfRequest = CSRFRequest(
+            method: request.method.rawValue,
+            path: request.uri.path,
+            host: request.head.authority,
+            origin: headers[.origin],
+            secFetchSite: headers[.secFetchSite],
+            headerToken: csrfHeader.flatMap { headers[$0] } ?? headers[.xsrfToken],
+            contentType: headers[.contentType]
+        )
+        var formBody: [UInt8]?
+        if engine.csrfNeedsFormBody(csrfRequest) {
+            do {
+                // collectBody keeps the collected bytes as the request's body, for the handler.
+                let buffer = try await request.collectBody(upTo: engine.configuration.csrf.maximumFormBodySize)
+                formBody = Array(buffer.readableBytesView)
+            } catch let error as HTTPError where error.status == .contentTooLarge {
+                return .csrfRefused(engine.csrfFormTooLarge(csrfRequest), request: request)
+            }
+        }
+        guard let failure = engine.checkCSRF(csrfRequest, session: session, formBody: formBody) else { return nil }
+        return .csrfRefused(failure, request: request)
+    }
+}
+
+extension HTTPField.Name {
+    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
+    static let xsrfToken = HTTPField.Name("X-XSRF-TOKEN")!
+}
+
+extension HTTPFields {
+    /// Every Cookie header line, joined as one header (HTTP/2 sends one line per cookie).
+    var cookieHeader: String? {
+        let lines = self[values: .cookie]
+        switch lines.count {
+        case 0: return nil
+        case 1: return lines[0]
+        default: return lines.joined(separator: "; ")
+        }
+    }
+
+    mutating func appendSessionHeaders(_ headers: [(name: String, value: String)]) {
+        for header in headers {
+            guard let name = HTTPField.Name(header.name) else { continue }
+            append(HTTPField(name: name, value: header.value))
+        }
+    }
+}
+
+extension Response {
+    /// `403` (or `413`) with a short body saying why, JSON when the client accepts JSON.
+    static func csrfRefused(_ error: CSRFError, request: Request) -> Response {
+        var headers = HTTPFields()
+        headers[.cacheControl] = "no-store"
+        let body: String
+        if request.headers[values: .accept].contains(where: { $0.contains("application/json") || $0.contains("+json") }) {
+            headers[.contentType] = "application/json; charset=utf-8"
+            body = "{\"error\":\"\(error.message)\"}"
+        } else {
+            headers[.contentType] = "text/plain; charset=utf-8"
+            body = error.message + "\n"
+        }
+        return Response(
+            status: HTTPResponse.Status(code: error.status),
+            headers: headers,
+            body: .init(byteBuffer: ByteBuffer(string: body))
+        )
+    }
+
+    /// `503` with a short text body naming the store, for a ``SessionStoreError``.
+    static func sessionStoreUnavailable(_ error: SessionStoreError) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; charset=utf-8"
+        headers[.retryAfter] = "1"
+        headers[.cacheControl] = "no-store"
+        let body = "session store '\(error.storeName)' unavailable\n"
+        return Response(
+            status: .serviceUnavailable,
+            headers: headers,
+            body: .init(byteBuffer: ByteBuffer(string: body))
+        )
+    }
+}

@@ -1,0 +1,39 @@
+public import Hummingbird
+public import SessionKit
+
+/// A Hummingbird request context that carries a SessionKit session.
+///
+/// Conform your own context by adding one stored property initialised to
+/// `RequestSession()`; ``SessionKitMiddleware`` replaces it with the request's
+/// loaded session before your handler runs:
+///
+/// ```swift
+/// struct AppContext: SessionKitRequestContext {
+///     var coreContext: CoreRequestContextStorage
+///     var session = RequestSession()
+///     init(source: Source) { coreContext = .init(source: source) }
+/// }
+/// ```
+///
+/// The property is named `session`, not `sessions`, so a context can conform
+/// to HummingbirdAuth's `SessionRequestContext` as well without a clash.
+public protocol SessionKitRequestContext: RequestContext {
+    /// The request's session; set by ``SessionKitMiddleware``.
+    var session: RequestSession { get set }
+}
+
+/// A ready-made request context with a session, for apps that need nothing else.
+public struct BasicSessionKitRequestContext: SessionKitRequestContext {
+    /// Hummingbird's core context storage.
+    public var coreContext: CoreRequestContextStorage
+    /// The request's session; set by ``SessionKitMiddleware``.
+    public var session: RequestSession
+
+    /// Creates the context for a request.
+    ///
+    /// - Parameter source: Where the request came from.
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+        self.session = RequestSession()
+    }
+}
