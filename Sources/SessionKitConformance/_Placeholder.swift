@@ -1,1 +1,0 @@
-// Temporary: removed once the conformance suite lands.
