@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .library(name: "SessionKit", targets: ["SessionKit"]),
         .library(name: "SessionKitHummingbird", targets: ["SessionKitHummingbird"]),
+        .library(name: "SessionKitRedis", targets: ["SessionKitRedis"]),
         .library(name: "SessionKitConformance", targets: ["SessionKitConformance"]),
         .executable(name: "session-demo", targets: ["session-demo"]),
     ],
@@ -23,12 +24,23 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(
             name: "SessionKit",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SessionKitRedis",
+            dependencies: [
+                "SessionKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -74,6 +86,18 @@ let package = Package(
         .testTarget(
             name: "SessionKitTests",
             dependencies: ["SessionKit", "SessionKitConformance"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SessionKitRedisTests",
+            dependencies: [
+                "SessionKit",
+                "SessionKitRedis",
+                "SessionKitConformance",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -64,6 +64,24 @@ extension DemoApplication {
             <p>Counter: <span id="count">\(count)</span></p>
             <form method="post" action="/counter"><input type="hidden" name="_token" value="\(token)">\
             <button id="increment">Add one</button></form>
+            <p><button id="increment-fetch" type="button">Add one with fetch</button> <span id="fetch-status"></span></p>
+            <script>
+            // The front-end recipe: echo the readable XSRF-TOKEN cookie in a header.
+            function xsrfToken() {
+              const match = document.cookie.match(/(?:^|; )XSRF-TOKEN=([^;]*)/);
+              return match ? decodeURIComponent(match[1]) : "";
+            }
+            document.getElementById("increment-fetch").addEventListener("click", async () => {
+              const response = await fetch("/api/counter", {method: "POST", headers: {"X-CSRF-Token": xsrfToken()}});
+              const status = document.getElementById("fetch-status");
+              if (response.ok) {
+                document.getElementById("count").textContent = (await response.json()).count;
+                status.textContent = "";
+              } else {
+                status.textContent = response.status + " " + await response.text();
+              }
+            });
+            </script>
             <p><small>JSON API under <code>/api</code>: me, csrf, login, logout, flash, counter, values/{key}.</small></p>
 
             """

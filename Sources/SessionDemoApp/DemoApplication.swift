@@ -2,6 +2,7 @@ public import Hummingbird
 public import Logging
 public import SessionKit
 public import SessionKitHummingbird
+import ServiceLifecycle
 
 /// Builds the demo: a Hummingbird app with HTML pages and a JSON API on SessionKit.
 public enum DemoApplication {
@@ -13,13 +14,13 @@ public enum DemoApplication {
     /// - Returns: The application, ready to `runService()`.
     /// - Throws: ``SessionConfigurationError`` when the store cannot be set up (for example an unwritable `SESSION_FILE_PATH`).
     public static func make(configuration: DemoConfiguration, logger: Logger) throws -> some ApplicationProtocol {
-        let store: any SessionStore
-        let service: SessionStoreService
+        let engine: SessionEngine
+        var services: [any Service] = []
         switch configuration.store {
         case .memory:
             let memory = try MemoryStore()
-            store = memory
-            service = SessionStoreService(run: memory.run)
+            engine = try SessionEngine(store: memory, configuration: configuration.engine, logger: logger)
+            services.append(SessionStoreService(run: memory.run))
         case .file:
             let file: FileStore
             do {
@@ -27,14 +28,18 @@ public enum DemoApplication {
             } catch let error as SessionConfigurationError {
                 throw SessionConfigurationError(setting: "SESSION_FILE_PATH", reason: error.reason)
             }
-            store = file
-            service = SessionStoreService(run: file.run)
+            engine = try SessionEngine(store: file, configuration: configuration.engine, logger: logger)
+            services.append(SessionStoreService(run: file.run))
+        case .cookie:
+            guard let keys = configuration.cookieKeys else {
+                throw SessionConfigurationError(setting: "SESSION_COOKIE_KEYS", reason: "SESSION_STORE=cookie needs a key ring")
+            }
+            engine = try SessionEngine(cookieStore: keys, configuration: configuration.engine, logger: logger)
         }
-        let engine = try SessionEngine(store: store, configuration: configuration.engine, logger: logger)
         return Application(
             router: router(engine: engine),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "session-demo"),
-            services: [service],
+            services: services,
             logger: logger
         )
     }

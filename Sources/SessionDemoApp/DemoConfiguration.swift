@@ -11,18 +11,24 @@ public struct DemoConfiguration: Sendable {
         case memory
         /// ``FileStore``: one file per session, kept across restarts.
         case file
+        /// ``CookieStore``: the session sealed in its cookie; needs `SESSION_COOKIE_KEYS`.
+        case cookie
     }
 
     /// `HOST`: the address to listen on. Default `127.0.0.1`.
     public var host: String = "127.0.0.1"
     /// `PORT`: the port to listen on. Default `8080`; `0` picks a free one.
     public var port: Int = 8080
-    /// `SESSION_STORE`: `memory` or `file`. Default `file`.
+    /// `SESSION_STORE`: `memory`, `file` or `cookie`. Default `file`.
     public var store: StoreKind = .file
     /// `SESSION_FILE_PATH`: the file store's folder. Default `.sessionkit/sessions` in the working directory.
     public var filePath: String = ".sessionkit/sessions"
+    /// `SESSION_COOKIE_KEYS`: the cookie store's key ring, `id:base64key,...` newest first.
+    public var cookieKeys: CookieStore?
     /// The engine's settings, from `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`,
-    /// `SESSION_TOUCH_INTERVAL` (seconds), `SESSION_COOKIE_NAME` and `SESSION_COOKIE_SECURE`.
+    /// `SESSION_TOUCH_INTERVAL` (seconds), `SESSION_COOKIE_NAME`, `SESSION_COOKIE_SECURE`,
+    /// `CSRF_TRUSTED_ORIGINS` (comma-separated full origins) and `CSRF_MODE`
+    /// (`origin-and-token`, `origin-only`, `disabled`).
     public var engine: SessionEngine.Configuration = .init()
 
     /// The demo's defaults.
@@ -66,6 +72,30 @@ public struct DemoConfiguration: Sendable {
                 throw SessionConfigurationError(setting: "SESSION_COOKIE_SECURE", reason: "must be true or false, got '\(secure)'")
             }
         }
+        if let keyList = environment["SESSION_COOKIE_KEYS"] {
+            cookieKeys = try CookieStore(keyList: keyList)
+        }
+        if store == .cookie, cookieKeys == nil {
+            throw SessionConfigurationError(
+                setting: "SESSION_COOKIE_KEYS",
+                reason: "SESSION_STORE=cookie needs a key ring: id:base64key with 32 random bytes, e.g. k1:$(head -c32 /dev/urandom | base64)"
+            )
+        }
+        if let origins = environment["CSRF_TRUSTED_ORIGINS"] {
+            engine.csrf.trustedOrigins = CSRFConfiguration.origins(fromList: origins)
+        }
+        if let mode = environment["CSRF_MODE"] {
+            switch mode.lowercased() {
+            case "origin-and-token": engine.csrf.mode = .originAndToken
+            case "origin-only": engine.csrf.mode = .originOnly
+            case "disabled": engine.csrf.mode = .disabled
+            default:
+                throw SessionConfigurationError(
+                    setting: "CSRF_MODE",
+                    reason: "must be origin-and-token, origin-only or disabled, got '\(mode)'"
+                )
+            }
+        }
         // Re-throw the engine's own checks under the variable names the user wrote.
         do {
             try engine.validate()
@@ -94,8 +124,10 @@ public struct DemoConfiguration: Sendable {
         case "idleTimeout": return "SESSION_IDLE_TIMEOUT"
         case "absoluteTimeout": return "SESSION_ABSOLUTE_TIMEOUT"
         case "touchInterval": return "SESSION_TOUCH_INTERVAL"
-        case "cookie.name": return "SESSION_COOKIE_NAME"
+        // The CSRF cookie's name is not configurable here, so a clash with it comes from SESSION_COOKIE_NAME.
+        case "cookie.name", "csrf.cookieName": return "SESSION_COOKIE_NAME"
         case "cookie.sameSite", "cookie.secure": return "SESSION_COOKIE_SECURE"
+        case "csrf.trustedOrigins": return "CSRF_TRUSTED_ORIGINS"
         default: return setting
         }
     }

@@ -54,11 +54,10 @@ public enum SessionStoreConformance {
         }
     }
 
-    /// Every check: the store-level ones, and the engine-level ones once they exist.
+    /// Every check: the store's own contract (``storeChecks``), then what users
+    /// see through a ``SessionKit/SessionEngine`` running over the store (``engineChecks``).
     public static var checks: [Check] {
-        // Engine-level checks (a SessionEngine running over the store) join here as
-        // `storeChecks + engineChecks` when `engineChecks` is added in its own file.
-        storeChecks
+        storeChecks + engineChecks
     }
 }
 

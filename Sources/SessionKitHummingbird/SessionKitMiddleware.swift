@@ -147,7 +147,7 @@ extension Response {
         headers[.contentType] = "text/plain; charset=utf-8"
         headers[.retryAfter] = "1"
         headers[.cacheControl] = "no-store"
-        let body = "session store '\(error.storeName)' unavailable\n"
+        let body = error.responseMessage + "\n"
         return Response(
             status: .serviceUnavailable,
             headers: headers,

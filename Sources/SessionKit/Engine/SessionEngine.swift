@@ -89,8 +89,32 @@ public struct SessionEngine: Sendable {
         }
     }
 
-    /// The store sessions are kept in.
-    public let store: any SessionStore
+    enum Backend: Sendable {
+        case server(any SessionStore)
+        case cookie(CookieStore)
+    }
+
+    let backend: Backend
+
+    /// The server-side store sessions are kept in; `nil` with the ``CookieStore``.
+    public var store: (any SessionStore)? {
+        if case .server(let store) = backend { return store }
+        return nil
+    }
+
+    /// The store's name, for logs and error messages: `memory`, `file`, `cookie`, ...
+    public var storeName: String {
+        switch backend {
+        case .server(let store): return storeName
+        case .cookie(let store): return storeName
+        }
+    }
+
+    /// The server-side store; only reached on paths that the cookie store never takes.
+    private var serverStore: any SessionStore {
+        guard case .server(let store) = backend else { preconditionFailure("server-side session path reached with the cookie store") }
+        return store
+    }
     /// The validated settings.
     public let configuration: Configuration
     let clock: any SessionClock
@@ -111,8 +135,12 @@ public struct SessionEngine: Sendable {
         clock: any SessionClock = SystemSessionClock(),
         logger: Logger = Logger(label: "sessionkit")
     ) throws(SessionConfigurationError) {
+        try self.init(backend: .server(store), configuration: configuration, clock: clock, logger: logger)
+    }
+
+    init(backend: Backend, configuration: Configuration, clock: any SessionClock, logger: Logger) throws(SessionConfigurationError) {
         try configuration.validate()
-        self.store = store
+        self.backend = backend
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
@@ -132,7 +160,8 @@ public struct SessionEngine: Sendable {
     /// - Returns: The request's session.
     /// - Throws: ``SessionStoreError`` when the store fails.
     public func load(cookieHeader: String?) async throws -> RequestSession {
-        try await load(token: token(fromCookieHeader: cookieHeader))
+        if case .cookie(let cookieStore) = backend { return loadSealed(cookieHeader: cookieHeader, from: cookieStore) }
+        return try await load(token: token(fromCookieHeader: cookieHeader))
     }
 
     /// Loads the session of a token the caller parsed itself.
@@ -143,22 +172,23 @@ public struct SessionEngine: Sendable {
     /// - Throws: ``SessionStoreError`` when the store fails.
     public func load(token: SessionToken?) async throws -> RequestSession {
         let now = clock.now()
-        guard let token else { return newSession(now: now) }
+        // The cookie store has no tokens: its sessions load only from the cookie itself.
+        guard let token, case .server = backend else { return newSession(now: now) }
         let key = token.key
-        guard let stored = try await perform("load", { try await store.load(key) }) else {
+        guard let stored = try await perform("load", { try await serverStore.load(key) }) else {
             logger.debug("unknown or expired session id", metadata: ["sessionkit.reason": "unknown-session"])
             return newSession(now: now, hadCookie: true)
         }
         guard let payload = SessionPayload(decoding: stored.record.data) else {
             logger.warning(
                 "unreadable session record treated as no session",
-                metadata: ["sessionkit.store": "\(store.name)", "sessionkit.key": "\(key.hex)"]
+                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.key": "\(key.hex)"]
             )
             return newSession(now: now, hadCookie: true)
         }
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         if stored.record.expiresAt <= now || configuration.expiry.isPastAbsoluteTimeout(createdAt: createdAt, now: now) {
-            try await perform("delete", { try await store.delete(key) })
+            try await perform("delete", { try await serverStore.delete(key) })
             return newSession(now: now, hadCookie: true)
         }
         return RequestSession(
@@ -171,6 +201,19 @@ public struct SessionEngine: Sendable {
     ///
     /// - Parameter cookieHeader: The request's Cookie header.
     public func token(fromCookieHeader cookieHeader: String?) -> SessionToken? {
+        guard let value = sessionCookieValue(in: cookieHeader) else { return nil }
+        guard let token = SessionToken(value) else {
+            logger.debug(
+                "malformed session cookie ignored",
+                metadata: ["sessionkit.reason": "malformed-cookie", "sessionkit.length": "\(value.utf8.count)"]
+            )
+            return nil
+        }
+        return token
+    }
+
+    /// The session cookie's value, or `nil` when it is absent, repeated or oversized.
+    func sessionCookieValue(in cookieHeader: String?) -> Substring? {
         guard let cookieHeader, !cookieHeader.isEmpty else { return nil }
         switch CookieHeader.lookup(configuration.cookie.effectiveName, in: cookieHeader) {
         case .absent:
@@ -179,18 +222,18 @@ public struct SessionEngine: Sendable {
             logger.debug("repeated session cookie ignored", metadata: ["sessionkit.reason": "repeated-cookie"])
             return nil
         case .single(let value):
-            guard value.utf8.count <= configuration.maximumCookieValueLength, let token = SessionToken(value) else {
+            guard value.utf8.count <= configuration.maximumCookieValueLength else {
                 logger.debug(
-                    "malformed session cookie ignored",
-                    metadata: ["sessionkit.reason": "malformed-cookie", "sessionkit.length": "\(value.utf8.count)"]
+                    "oversized session cookie ignored",
+                    metadata: ["sessionkit.reason": "oversized-cookie", "sessionkit.length": "\(value.utf8.count)"]
                 )
                 return nil
             }
-            return token
+            return value
         }
     }
 
-    private func newSession(now: Date, hadCookie: Bool = false) -> RequestSession {
+    func newSession(now: Date, hadCookie: Bool = false) -> RequestSession {
         RequestSession(origin: .init(hadCookie: hadCookie), createdAt: now.timeIntervalSince1970)
     }
 
@@ -209,6 +252,9 @@ public struct SessionEngine: Sendable {
         let snapshot = session.state.withLock { $0 }
         let origin = session.origin
         let now = clock.now()
+        if case .cookie(let cookieStore) = backend {
+            return try commitSealed(snapshot, origin: origin, to: cookieStore, now: now)
+        }
 
         if snapshot.isInvalidated {
             return try await commitInvalidated(snapshot, origin: origin, now: now)
@@ -238,7 +284,7 @@ public struct SessionEngine: Sendable {
         guard case .extended(let newExpiry) = configuration.expiry.validate(expiresAt: expiresAt, createdAt: createdAt, now: now) else {
             return SessionCommitResult(action: .none, token: loaded.token, expiresAt: expiresAt)
         }
-        try await perform("touch", { try await store.touch(loaded.token.key, expiresAt: newExpiry) })
+        try await perform("touch", { try await serverStore.touch(loaded.token.key, expiresAt: newExpiry) })
         return SessionCommitResult(
             action: .touched,
             token: loaded.token,
@@ -265,11 +311,11 @@ public struct SessionEngine: Sendable {
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
         let record = SessionRecord(key: token.key, data: payload.encoded(), expiresAt: expiresAt)
-        guard case .saved = try await perform("save", { try await store.save(record, expecting: nil) }) else {
+        guard case .saved = try await perform("save", { try await serverStore.save(record, expecting: nil) }) else {
             // A fresh 256-bit token cannot collide; a store that says so is broken.
             throw SessionStoreError(
                 code: .unavailable,
-                storeName: store.name,
+                storeName: storeName,
                 message: "the store reported a conflict when creating a session under a new random id"
             )
         }
@@ -292,14 +338,14 @@ public struct SessionEngine: Sendable {
             var payload = current
             payload.ageFlash()
             if payload.isEmpty {
-                try await perform("delete", { try await store.delete(key) })
+                try await perform("delete", { try await serverStore.delete(key) })
                 return SessionCommitResult(action: .deleted, setCookies: expiredCookies())
             }
             let createdAt = Date(timeIntervalSince1970: payload.createdAt)
             let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
             let record = SessionRecord(key: key, data: payload.encoded(), expiresAt: expiresAt)
             let expected = version
-            switch try await perform("save", { try await store.save(record, expecting: expected) }) {
+            switch try await perform("save", { try await serverStore.save(record, expecting: expected) }) {
             case .saved:
                 let moved = expiresAt.timeIntervalSince(loaded.stored.record.expiresAt) >= configuration.expiry.touchInterval.seconds
                 var cookies: [String] = []
@@ -332,7 +378,7 @@ public struct SessionEngine: Sendable {
         while true {
             let retired = SessionRecord(key: oldKey, data: [], expiresAt: Date(timeIntervalSince1970: 0))
             let expected = version
-            if case .saved = try await perform("save", { try await store.save(retired, expecting: expected) }) { break }
+            if case .saved = try await perform("save", { try await serverStore.save(retired, expecting: expected) }) { break }
             guard let fresh = try await reloadAfterConflict(oldKey, attempt: &attempt) else {
                 return SessionCommitResult(action: .discarded)
             }
@@ -340,7 +386,7 @@ public struct SessionEngine: Sendable {
             for operation in operations { payload.apply(operation) }
             version = fresh.version
         }
-        try await perform("delete", { try await store.delete(oldKey) })
+        try await perform("delete", { try await serverStore.delete(oldKey) })
         payload.ageFlash()
         guard !payload.isEmpty else {
             return SessionCommitResult(action: .deleted, setCookies: expiredCookies())
@@ -354,7 +400,7 @@ public struct SessionEngine: Sendable {
         now: Date
     ) async throws -> SessionCommitResult {
         if let token = origin.token, origin.stored != nil {
-            try await perform("delete", { try await store.delete(token.key) })
+            try await perform("delete", { try await serverStore.delete(token.key) })
         }
         var payload = snapshot.payload
         payload.createdAt = now.timeIntervalSince1970
@@ -373,11 +419,11 @@ public struct SessionEngine: Sendable {
         guard attempt <= configuration.maximumConflictRetries else {
             logger.warning(
                 "session save kept conflicting; giving up",
-                metadata: ["sessionkit.store": "\(store.name)", "sessionkit.reason": "conflict-retries-exhausted"]
+                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.reason": "conflict-retries-exhausted"]
             )
             throw SessionStoreError(
                 code: .conflictRetriesExhausted,
-                storeName: store.name,
+                storeName: storeName,
                 message: "concurrent requests kept changing the session; gave up after \(configuration.maximumConflictRetries) retries"
             )
         }
@@ -388,7 +434,7 @@ public struct SessionEngine: Sendable {
             try await Task.sleep(for: .microseconds(Int.random(in: 0...ceiling)))
         }
         let now = clock.now()
-        guard let fresh = try await perform("load", { try await store.load(key) }),
+        guard let fresh = try await perform("load", { try await serverStore.load(key) }),
             fresh.record.expiresAt > now,
             let payload = SessionPayload(decoding: fresh.record.data)
         else {
@@ -401,7 +447,7 @@ public struct SessionEngine: Sendable {
         return (payload, fresh.version)
     }
 
-    private func refreshedCookies(_ token: SessionToken, secret: String?, expiresAt: Date, now: Date) -> [String] {
+    func refreshedCookies(_ token: SessionToken, secret: String?, expiresAt: Date, now: Date) -> [String] {
         // Only a cookie whose lifetime follows the session needs refreshing; the
         // others never change after they are first set.
         guard configuration.cookie.lifetime == .followsSession else { return [] }
@@ -410,7 +456,7 @@ public struct SessionEngine: Sendable {
     }
 
     /// The readable `XSRF-TOKEN` cookie: a freshly masked token, living as long as the session cookie.
-    private func xsrfCookie(secret: String?, expiresAt: Date, now: Date) -> [String] {
+    func xsrfCookie(secret: String?, expiresAt: Date, now: Date) -> [String] {
         guard configuration.csrf.mode == .originAndToken, let secret, let masked = CSRFToken.mask(secret: secret) else { return [] }
         let cookieExpiry: Date?
         switch configuration.cookie.lifetime {
@@ -422,7 +468,7 @@ public struct SessionEngine: Sendable {
     }
 
     /// Cookies that clear the session cookie and, with CSRF on, the `XSRF-TOKEN` cookie.
-    private func expiredCookies() -> [String] {
+    func expiredCookies() -> [String] {
         var cookies = [configuration.cookie.expiredSessionCookie()]
         if configuration.csrf.mode == .originAndToken {
             cookies.append(configuration.cookie.expiredReadableCookie(name: configuration.csrf.cookieName))
@@ -438,16 +484,16 @@ public struct SessionEngine: Sendable {
         } catch let error as SessionStoreError {
             logger.error(
                 "session store \(operation) failed: \(error)",
-                metadata: ["sessionkit.store": "\(store.name)", "sessionkit.reason": "\(error.code)"]
+                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.reason": "\(error.code)"]
             )
             throw error
         } catch is CancellationError {
             throw CancellationError()
         } catch {
-            let wrapped = SessionStoreError(code: .unavailable, storeName: store.name, message: "\(operation) failed", cause: error)
+            let wrapped = SessionStoreError(code: .unavailable, storeName: storeName, message: "\(operation) failed", cause: error)
             logger.error(
                 "session store \(operation) failed: \(wrapped)",
-                metadata: ["sessionkit.store": "\(store.name)", "sessionkit.reason": "\(wrapped.code)"]
+                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.reason": "\(wrapped.code)"]
             )
             throw wrapped
         }

@@ -33,6 +33,8 @@ public final class RequestSession: Sendable {
         var payload: SessionPayload?
         /// Whether the request carried a well-formed session cookie (known to the store or not).
         var hadCookie = false
+        /// With the ``CookieStore``: the expiry sealed in the cookie.
+        var sealedExpiresAt: Date?
     }
 
     struct State: Sendable {
@@ -288,12 +290,12 @@ public final class RequestSession: Sendable {
     /// has started it (by writing to it or calling ``start()``).
     public var isStarted: Bool {
         state.withLock { state in
-            origin.stored != nil || state.isExplicitlyStarted || !state.operations.isEmpty || state.isInvalidated
+            origin.stored != nil || origin.sealedExpiresAt != nil || state.isExplicitlyStarted || !state.operations.isEmpty || state.isInvalidated
         }
     }
 
     /// Whether the session was loaded from the store for this request.
-    public var isLoaded: Bool { origin.stored != nil }
+    public var isLoaded: Bool { origin.stored != nil || origin.sealedExpiresAt != nil }
 
     /// Whether this request changed the session.
     public var isModified: Bool {

@@ -3,11 +3,11 @@ public import Foundation
 public import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A session store that keeps one file per session in a local directory, safe to
@@ -556,11 +556,11 @@ extension FileStore {
     private static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0) -> Int32 {
         while true {
             #if canImport(Darwin)
-            let descriptor = Darwin.open(path, flags, mode)
+                let descriptor = Darwin.open(path, flags, mode)
             #elseif canImport(Musl)
-            let descriptor = Musl.open(path, flags, mode)
+                let descriptor = Musl.open(path, flags, mode)
             #else
-            let descriptor = Glibc.open(path, flags, mode)
+                let descriptor = Glibc.open(path, flags, mode)
             #endif
             if descriptor >= 0 || errno != EINTR { return descriptor }
         }
@@ -576,9 +576,9 @@ extension FileStore {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
         #if canImport(Darwin)
-        return TimeInterval(info.st_mtimespec.tv_sec) + TimeInterval(info.st_mtimespec.tv_nsec) / 1e9
+            return TimeInterval(info.st_mtimespec.tv_sec) + TimeInterval(info.st_mtimespec.tv_nsec) / 1e9
         #else
-        return TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9
+            return TimeInterval(info.st_mtim.tv_sec) + TimeInterval(info.st_mtim.tv_nsec) / 1e9
         #endif
     }
 

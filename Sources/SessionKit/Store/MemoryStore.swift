@@ -1,7 +1,7 @@
 public import Foundation
 import Synchronization
 
-/// A bounded, in-process session store for a single app server, for development and tests.
+/// A bounded, in-process session store for a single app server.
 ///
 /// Records live in a dictionary behind one `Mutex`; they vanish when the process
 /// ends and are not shared between processes, so use ``FileStore`` or a database
@@ -11,8 +11,9 @@ import Synchronization
 ///
 /// The store is bounded by ``Configuration/maximumSessions``. When creating a
 /// record would exceed it, the store first drops every expired record and then,
-/// if it is still full, evicts the live record that expires soonest. Updates of
-/// existing records never evict.
+/// if it is still full, evicts the live record that expires soonest, which logs
+/// that session's user out: size the bound for your peak. Updates of existing
+/// records never evict.
 ///
 /// Cost, for `n` records:
 /// - ``load(_:)`` and ``delete(_:)``: O(1) amortised (one dictionary lookup).
@@ -23,10 +24,10 @@ import Synchronization
 ///   twice the number of records.
 /// - Eviction and ``sweepExpired()``: O(log n) per removed record.
 ///
-/// Each record costs roughly 150 to 250 bytes beyond its data: a 56-byte
-/// dictionary slot (the key packed into 32 bytes, the data's array reference,
-/// expiry and version) at up to 75% occupancy, the data array's 32-byte header,
-/// and one or two 40-byte heap entries.
+/// Each record costs at most about 280 bytes beyond its data, usually less: a
+/// 56-byte dictionary slot (the key packed into 32 bytes, the data's array
+/// reference, expiry and version) at 37% to 75% occupancy, the data array's
+/// 32-byte header, and one or two 40-byte heap entries.
 ///
 /// ```swift
 /// let store = try MemoryStore(configuration: .init(maximumSessions: 50_000))

@@ -61,6 +61,15 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
         self.cause = cause
     }
 
+    /// The short text an adapter sends in the `503` body: names the store, never a token or key.
+    public var responseMessage: String {
+        switch code {
+        case .tooLarge: return "session store '\(storeName)' refused the session: \(message)"
+        case .conflictRetriesExhausted: return "session store '\(storeName)' busy: too many concurrent changes to this session"
+        default: return "session store '\(storeName)' unavailable"
+        }
+    }
+
     /// `"<code>: session store '<name>': <message> (<cause>)"`.
     public var description: String {
         var text = "\(code): session store '\(storeName)': \(message)"
