@@ -165,6 +165,21 @@ def test_sign_in_flash_counter_sign_out(driver, demo):
     assert count(driver) == 0, "signing out must drop the session's data"
 
 
+def test_page_fetch_button_increments_counter(driver, demo):
+    """The demo page's own script sends X-CSRF-Token read from the XSRF-TOKEN cookie."""
+    sign_in(driver, demo)
+    driver.refresh()
+    wait_loaded(driver)
+    assert count(driver) == 0
+    for expected in (1, 2):
+        driver.find_element(By.ID, "increment-fetch").click()
+        wait(driver, lambda d: count(d) == expected, f"the fetch button did not bring the counter to {expected}")
+    assert driver.find_element(By.ID, "fetch-status").text == ""
+    driver.refresh()
+    wait_loaded(driver)
+    assert count(driver) == 2, "increments sent with fetch must be saved in the session"
+
+
 def test_cookie_attributes(driver, demo):
     sign_in(driver, demo)
     cookies = {cookie["name"]: cookie for cookie in driver.get_cookies()}
