@@ -88,7 +88,9 @@ extension SessionKitMiddleware {
                 // collectBody keeps the collected bytes as the request's body, for the handler.
                 let buffer = try await request.collectBody(upTo: engine.configuration.csrf.maximumFormBodySize)
                 formBody = Array(buffer.readableBytesView)
-            } catch let error as HTTPError where error.status == .contentTooLarge {
+            } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+                // The body stream throws NIOCore's NIOTooManyBytesError, which Hummingbird
+                // makes an HTTPResponseError with this status; an HTTPError alone never matches.
                 return .csrfRefused(engine.csrfFormTooLarge(csrfRequest), request: request)
             }
         }
