@@ -1,0 +1,83 @@
+# Shared by scripts/test and the integration tests: install, start and stop
+# throwaway Redis and PostgreSQL servers on loopback, in a temporary folder.
+# Source it, then call `start_redis DIR` / `start_postgres DIR`; each prints
+# the server's URL. `stop_servers DIR` stops what was started under DIR.
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+apt_install() {
+    echo "servers: installing $* with apt-get" >&2
+    local waited=0
+    while as_root fuser /var/lib/dpkg/lock-frontend >/dev/null 2>&1; do
+        sleep 2; waited=$((waited + 2))
+        [ "$waited" -lt 300 ] || { echo "servers: apt is locked by another process" >&2; return 1; }
+    done
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+ensure_redis() {
+    command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+}
+
+postgres_bin() {
+    ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
+}
+
+ensure_postgres() {
+    [ -n "$(postgres_bin)" ] && [ -x "$(postgres_bin)/initdb" ] || apt_install postgresql
+}
+
+# start_redis DIR: starts redis-server on a free loopback port; prints redis://127.0.0.1:PORT
+start_redis() {
+    local dir=$1/redis port
+    mkdir -p "$dir"
+    port=$(free_port)
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$dir" --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >&2
+    local deadline=$((SECONDS + 30))
+    until redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; do
+        [ "$SECONDS" -lt "$deadline" ] || { echo "servers: redis did not start" >&2; cat "$dir/redis.log" >&2; return 1; }
+        sleep 0.1
+    done
+    echo "$port" > "$dir/port"
+    echo "redis://127.0.0.1:$port"
+}
+
+# Runs a command as the postgres user when we are root (PostgreSQL refuses to run as root).
+as_postgres() {
+    if [ "$(id -u)" = 0 ]; then
+        su postgres -s /bin/sh -c "$(printf '%q ' "$@")"
+    else
+        "$@"
+    fi
+}
+
+# start_postgres DIR: initdb + start on a free loopback port; prints postgres://postgres@127.0.0.1:PORT/postgres
+start_postgres() {
+    local dir=$1/postgres port bin
+    bin=$(postgres_bin)
+    mkdir -p "$dir"
+    chmod 755 "$1"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; fi
+    port=$(free_port)
+    as_postgres "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; return 1; }
+    as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >&2 \
+        || { cat "$dir/postgres.log" >&2; return 1; }
+    echo "$port" > "$dir/port"
+    echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+}
+
+stop_servers() {
+    local dir=$1
+    if [ -f "$dir/redis/redis.pid" ]; then kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true; fi
+    if [ -d "$dir/postgres/data" ]; then
+        as_postgres "$(postgres_bin)/pg_ctl" -D "$dir/postgres/data" -m immediate -w stop >/dev/null 2>&1 || true
+    fi
+}
