@@ -13,9 +13,13 @@ let package = Package(
     products: [
         .library(name: "SessionKit", targets: ["SessionKit"]),
         .library(name: "SessionKitHummingbird", targets: ["SessionKitHummingbird"]),
+        .library(name: "SessionKitVapor", targets: ["SessionKitVapor"]),
         .library(name: "SessionKitRedis", targets: ["SessionKitRedis"]),
+        .library(name: "SessionKitSQLite", targets: ["SessionKitSQLite"]),
+        .library(name: "SessionKitPostgres", targets: ["SessionKitPostgres"]),
         .library(name: "SessionKitConformance", targets: ["SessionKitConformance"]),
         .executable(name: "session-demo", targets: ["session-demo"]),
+        .executable(name: "session-demo-vapor", targets: ["session-demo-vapor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -25,6 +29,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
     ],
     targets: [
         .target(
@@ -39,8 +46,31 @@ let package = Package(
             name: "SessionKitRedis",
             dependencies: [
                 "SessionKit",
+                // Only for `Insecure.SHA1`, the name Redis gives a script (EVALSHA).
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SessionKitSQLite",
+            dependencies: [
+                "SessionKit",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SessionKitPostgres",
+            dependencies: [
+                "SessionKit",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -61,11 +91,31 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "SessionKitVapor",
+            dependencies: [
+                "SessionKit",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What both demos share and no framework needs: settings, the store factory,
+        // the JSON shapes and the HTML page. Not a product.
+        .target(
+            name: "SessionDemoSupport",
+            dependencies: [
+                "SessionKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The demo app as a library, so tests drive it through Hummingbird's test client.
         .target(
             name: "SessionDemoApp",
             dependencies: [
                 "SessionKit",
+                "SessionDemoSupport",
                 "SessionKitHummingbird",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -78,7 +128,30 @@ let package = Package(
             name: "session-demo",
             dependencies: [
                 "SessionDemoApp",
+                "SessionDemoSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Vapor demo as a library, so tests drive it through VaporTesting.
+        .target(
+            name: "SessionDemoVaporApp",
+            dependencies: [
+                "SessionKit",
+                "SessionKitVapor",
+                "SessionDemoSupport",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "session-demo-vapor",
+            dependencies: [
+                "SessionDemoVaporApp",
+                "SessionDemoSupport",
+                .product(name: "Vapor", package: "vapor"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -94,9 +167,31 @@ let package = Package(
                 "SessionKit",
                 "SessionKitRedis",
                 "SessionKitConformance",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SessionKitSQLiteTests",
+            dependencies: [
+                "SessionKit",
+                "SessionKitSQLite",
+                "SessionKitConformance",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SessionKitPostgresTests",
+            dependencies: [
+                "SessionKit",
+                "SessionKitPostgres",
+                "SessionKitConformance",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -106,11 +201,25 @@ let package = Package(
                 "SessionKit",
                 "SessionKitHummingbird",
                 "SessionDemoApp",
+                "SessionDemoSupport",
                 "SessionKitConformance",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SessionKitVaporTests",
+            dependencies: [
+                "SessionKit",
+                "SessionKitVapor",
+                "SessionDemoVaporApp",
+                "SessionDemoSupport",
+                "SessionKitConformance",
+                .product(name: "Vapor", package: "vapor"),
+                .product(name: "VaporTesting", package: "vapor"),
             ],
             swiftSettings: swiftSettings
         ),

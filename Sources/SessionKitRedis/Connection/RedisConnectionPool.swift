@@ -1,0 +1,243 @@
+import Logging
+import NIOCore
+import Synchronization
+
+/// A bounded set of pipelining connections to one Redis server.
+///
+/// Because every connection pipelines, a command never queues for a free
+/// connection: it goes to the least busy open one. The pool opens connections
+/// lazily, one at a time, up to its maximum: when there is none, or when every
+/// open one is busy. Only a caller that finds no open connection waits, for the
+/// connection being opened, and that wait is bounded by the connect timeout and
+/// the handshake's command timeout.
+///
+/// A closed connection leaves the pool at once and is replaced on a later call.
+/// After a failed connect the pool waits before the next attempt (50 ms, doubling
+/// up to 2 s), and while it waits, calls that find no open connection fail at
+/// once with the last connect error, so a server that is down is not hammered and
+/// callers do not hang.
+final class RedisConnectionPool: Sendable {
+    struct Options: Sendable {
+        /// How each connection is made.
+        var connection: RESPConnection.Options
+        /// The most connections open at once; at least 1.
+        var maximumConnections: Int
+        /// The wait after the first failed connect; it doubles with each further failure.
+        var initialBackoff: TimeAmount = .milliseconds(50)
+        /// The longest wait between connect attempts.
+        var maximumBackoff: TimeAmount = .seconds(2)
+    }
+
+    /// Why the pool could not hand out a connection.
+    struct PoolError: Error, CustomStringConvertible {
+        enum Kind: Hashable, Sendable {
+            /// Connecting failed, now or within the current backoff.
+            case cannotConnect
+            /// ``RedisConnectionPool/shutdown()`` was called.
+            case shutDown
+        }
+
+        var kind: Kind
+        /// The connect error, for ``Kind/cannotConnect``.
+        var cause: (any Error)?
+
+        var description: String {
+            switch kind {
+            case .cannotConnect: "cannot connect" + (cause.map { ": \($0)" } ?? "")
+            case .shutDown: "the connection pool was shut down"
+            }
+        }
+    }
+
+    let options: Options
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    private struct State {
+        var connections: [RESPConnection] = []
+        /// The connection being opened; at most one at a time.
+        var opening: EventLoopFuture<RESPConnection>?
+        var consecutiveFailures = 0
+        var retryAt = NIODeadline.uptimeNanoseconds(0)
+        var lastFailure: (any Error)?
+        var isShutDown = false
+    }
+
+    private enum Decision {
+        case use(RESPConnection, alsoOpen: EventLoopPromise<RESPConnection>?)
+        case wait(EventLoopFuture<RESPConnection>)
+        case open(EventLoopPromise<RESPConnection>)
+        case fail(PoolError)
+    }
+
+    /// Creates an empty pool; no connection opens until the first command.
+    ///
+    /// - Parameters:
+    ///   - options: How to connect and how many connections to keep.
+    ///   - group: The event loops the connections run on.
+    ///   - logger: Where connection failures and recoveries are logged.
+    init(options: Options, group: any EventLoopGroup, logger: Logger) {
+        self.options = options
+        self.group = group
+        self.logger = logger
+    }
+
+    /// The number of open connections.
+    var openConnections: Int {
+        state.withLock { state in state.connections.filter(\.isActive).count }
+    }
+
+    /// Sends a command on the least busy connection, opening one if needed.
+    ///
+    /// - Parameter command: The command.
+    /// - Returns: The reply; an error reply from Redis is returned, not thrown.
+    /// - Throws: ``PoolError`` when no connection can be had, ``RESPConnectionError``
+    ///   on a timeout or a closed connection, ``RESPError`` on a malformed reply.
+    func send(_ command: RESPCommand) async throws -> RESPValue {
+        let connection = try await lease()
+        return try await connection.send(command)
+    }
+
+    /// Returns a connection to send on.
+    func lease() async throws(PoolError) -> RESPConnection {
+        switch decide() {
+        case .use(let connection, let alsoOpen):
+            if let alsoOpen { open(alsoOpen) }
+            return connection
+        case .wait(let opening):
+            return try await awaitConnection(opening)
+        case .open(let promise):
+            open(promise)
+            return try await awaitConnection(promise.futureResult)
+        case .fail(let error):
+            throw error
+        }
+    }
+
+    /// Closes every connection and refuses further commands; waits until they are closed.
+    func shutdown() async {
+        let (connections, opening) = beginShutdown()
+        if let opening, let connection = try? await opening.get() {
+            // `openingFinished` has closed it already, because the pool is shut down.
+            try? await connection.channel.closeFuture.get()
+        }
+        for connection in connections {
+            try? await connection.close().get()
+        }
+    }
+
+    /// Closes every connection and refuses further commands, without waiting.
+    func closeAll() {
+        let (connections, _) = beginShutdown()
+        for connection in connections { connection.channel.close(promise: nil) }
+    }
+
+    private func beginShutdown() -> ([RESPConnection], EventLoopFuture<RESPConnection>?) {
+        state.withLock { state in
+            state.isShutDown = true
+            defer { state.connections = [] }
+            return (state.connections, state.opening)
+        }
+    }
+
+    private func decide() -> Decision {
+        let maximum = options.maximumConnections
+        return state.withLock { state -> Decision in
+            guard !state.isShutDown else { return .fail(PoolError(kind: .shutDown)) }
+            state.connections.removeAll { !$0.isActive }
+            let best = state.connections.min { $0.commandsInFlight < $1.commandsInFlight }
+            if let best {
+                let isFull = state.connections.count + (state.opening == nil ? 0 : 1) >= maximum
+                if best.commandsInFlight == 0 || isFull { return .use(best, alsoOpen: nil) }
+            }
+            if let opening = state.opening {
+                return best.map { .use($0, alsoOpen: nil) } ?? .wait(opening)
+            }
+            if NIODeadline.now() < state.retryAt {
+                return best.map { .use($0, alsoOpen: nil) }
+                    ?? .fail(PoolError(kind: .cannotConnect, cause: state.lastFailure))
+            }
+            // The promise is made under the lock but the connect starts after it,
+            // so no future callback can run while the lock is held.
+            let promise = group.next().makePromise(of: RESPConnection.self)
+            state.opening = promise.futureResult
+            return best.map { .use($0, alsoOpen: promise) } ?? .open(promise)
+        }
+    }
+
+    private func open(_ promise: EventLoopPromise<RESPConnection>) {
+        promise.futureResult.whenComplete { result in
+            self.openingFinished(result)
+        }
+        RESPConnection.connect(options.connection, on: group).cascade(to: promise)
+    }
+
+    private func awaitConnection(_ opening: EventLoopFuture<RESPConnection>) async throws(PoolError) -> RESPConnection {
+        do {
+            return try await opening.get()
+        } catch {
+            throw PoolError(kind: .cannotConnect, cause: error)
+        }
+    }
+
+    private func openingFinished(_ result: Result<RESPConnection, any Error>) {
+        let address = "\(options.connection.host):\(options.connection.port)"
+        switch result {
+        case .success(let connection):
+            let (isKept, failuresBefore) = state.withLock { state -> (Bool, Int) in
+                state.opening = nil
+                guard !state.isShutDown else { return (false, 0) }
+                let failures = state.consecutiveFailures
+                state.connections.append(connection)
+                state.consecutiveFailures = 0
+                state.lastFailure = nil
+                return (true, failures)
+            }
+            guard isKept else {
+                connection.channel.close(promise: nil)
+                return
+            }
+            connection.channel.closeFuture.whenComplete { _ in
+                self.remove(connection)
+            }
+            if failuresBefore > 0 {
+                logger.info(
+                    "connected to Redis again",
+                    metadata: ["sessionkit.store": "redis", "sessionkit.redis.address": "\(address)"]
+                )
+            }
+        case .failure(let error):
+            let failures = state.withLock { state -> Int in
+                state.opening = nil
+                state.consecutiveFailures += 1
+                state.retryAt = .now() + backoff(afterFailures: state.consecutiveFailures)
+                state.lastFailure = error
+                return state.consecutiveFailures
+            }
+            // The first failure of a streak is worth a warning; the retries after it are noise.
+            logger.log(
+                level: failures == 1 ? .warning : .debug,
+                "cannot connect to Redis",
+                metadata: [
+                    "sessionkit.store": "redis",
+                    "sessionkit.redis.address": "\(address)",
+                    "sessionkit.reason": "\(error)",
+                    "sessionkit.redis.failures": "\(failures)",
+                ]
+            )
+        }
+    }
+
+    private func remove(_ connection: RESPConnection) {
+        state.withLock { state in
+            state.connections.removeAll { $0 === connection }
+        }
+    }
+
+    private func backoff(afterFailures failures: Int) -> TimeAmount {
+        let doublings = min(failures - 1, 16)
+        let nanoseconds = options.initialBackoff.nanoseconds << Int64(doublings)
+        return .nanoseconds(min(nanoseconds, options.maximumBackoff.nanoseconds))
+    }
+}

@@ -1,0 +1,383 @@
+public import Foundation
+public import Logging
+public import NIOCore
+public import NIOPosix
+public import SessionKit
+
+/// A ``SessionKit/SessionStore`` that keeps sessions in Redis, shared by every app
+/// server that talks to the same Redis.
+///
+/// Each session is one Redis hash under `<keyPrefix><key>` (the key is the hashed
+/// session id, never the token) with three fields: `d`, the data bytes as given;
+/// `v`, the version as decimal text; and `e`, the expiry in Unix milliseconds.
+/// Redis drops the hash at its expiry by itself (`PEXPIREAT`), so idle and absolute
+/// limits hold with no sweep, and a record saved with an expiry already past is
+/// gone at once. Loads also treat `e` at or before this process's clock as
+/// absent, so a skewed server clock cannot bring a session back.
+///
+/// Every operation is one round trip. A save is a compare-and-swap run
+/// atomically on the server by a Lua script (sent with `EVALSHA`, falling back to
+/// `EVAL` when the server has lost its script cache); a touch is a second script
+/// that never creates a record; a load is `HMGET`; a delete is `DEL`.
+///
+/// The store speaks RESP2 over its own small SwiftNIO client: up to
+/// ``Configuration/maximumConnections`` connections, each pipelining many
+/// commands, opened lazily on first use and replaced when they close. When
+/// Redis cannot be reached, calls fail within the timeouts with
+/// ``SessionKit/SessionStoreError/Code/unavailable`` naming the address; after a
+/// failed connect the store waits a little (50 ms, doubling up to 2 s) before
+/// trying again, failing calls at once meanwhile, so a server that is down is
+/// not hammered. It does not support TLS, Redis Cluster or Sentinel.
+///
+/// No background work is needed: call ``shutdown()`` when done to close the
+/// connections, or run ``run()`` as a service, which closes them when its task is
+/// cancelled. Dropping the last reference to the store also closes them.
+///
+/// ```swift
+/// let store = try RedisStore(configuration: .init(url: "redis://:secret@127.0.0.1:6379/0"))
+/// let engine = try SessionEngine(store: store)
+/// // ... serve requests ...
+/// await store.shutdown()
+/// ```
+public final class RedisStore: SessionStore {
+    /// `redis`.
+    public var name: String { "redis" }
+
+    /// The store's settings.
+    public let configuration: Configuration
+
+    /// The largest session, in bytes, the store accepts; larger saves fail with
+    /// ``SessionKit/SessionStoreError/Code/tooLarge``. Replies are capped at twice
+    /// this, so every record the store writes can be read back.
+    public static let maximumDataSize = 32 * 1024 * 1024
+
+    let pool: RedisConnectionPool
+    private let clock: any SessionClock
+    private let logger: Logger
+
+    /// Creates a store; no connection opens until the first call.
+    ///
+    /// - Parameters:
+    ///   - configuration: Where Redis is and how to use it.
+    ///   - eventLoopGroup: The event loops the connections run on. Defaults to
+    ///     SwiftNIO's shared `MultiThreadedEventLoopGroup.singleton`.
+    ///   - clock: The source of the current time, used to treat records at or past
+    ///     their expiry as absent. Keep it close to the wall clock: Redis expires
+    ///     records by its own clock.
+    ///   - logger: Where connection failures and recoveries are logged.
+    /// - Throws: ``SessionKit/SessionConfigurationError`` naming the setting (for
+    ///   example `RedisStore.port`) when the host is empty, the port is outside
+    ///   1–65535, the database is negative, a timeout is not positive, or
+    ///   `maximumConnections` is below 1.
+    public init(
+        configuration: Configuration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        clock: any SessionClock = SystemSessionClock(),
+        logger: Logger = Logger(label: "sessionkit.redis")
+    ) throws(SessionConfigurationError) {
+        try Self.validate(configuration)
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+
+        var handshake: [RESPCommand] = []
+        if let password = configuration.password {
+            if let username = configuration.username {
+                handshake.append(RESPCommand("AUTH", .string(username), .string(password)))
+            } else {
+                handshake.append(RESPCommand("AUTH", .string(password)))
+            }
+        }
+        if configuration.database != 0 {
+            handshake.append(RESPCommand("SELECT", .string(String(configuration.database))))
+        }
+        var limits = RESPValue.DecodingLimits.standard
+        limits.maximumReplyBytes = 2 * Self.maximumDataSize
+        self.pool = RedisConnectionPool(
+            options: .init(
+                connection: .init(
+                    host: configuration.host,
+                    port: configuration.port,
+                    connectTimeout: TimeAmount(configuration.connectTimeout),
+                    commandTimeout: TimeAmount(configuration.commandTimeout),
+                    handshake: handshake,
+                    limits: limits
+                ),
+                maximumConnections: configuration.maximumConnections
+            ),
+            group: eventLoopGroup,
+            logger: logger
+        )
+    }
+
+    deinit {
+        pool.closeAll()
+    }
+
+    /// Loads the record kept under `key` with one `HMGET`.
+    ///
+    /// - Parameter key: The hashed session id.
+    /// - Returns: The record and its version; `nil` when there is none, it has
+    ///   expired by Redis's clock or this store's, or it cannot be read (a field
+    ///   is missing or not a number, or the key holds another type).
+    /// - Throws: ``SessionKit/SessionStoreError`` when Redis cannot be reached
+    ///   (`unavailable`), does not answer in time (`timedOut`), or answers with an
+    ///   error (`unavailable`).
+    public func load(_ key: SessionKey) async throws -> StoredSession? {
+        let reply = try await send(RESPCommand("HMGET", redisKey(key), "d", "v", "e"))
+        if case .error(let message) = reply {
+            // Another type under a session key is an unreadable record, not a failure.
+            if message.hasPrefix("WRONGTYPE") { return nil }
+            throw replyError(message, command: "HMGET")
+        }
+        guard case .array(let fields) = reply, fields.count == 3 else {
+            throw unexpectedReply(reply, command: "HMGET")
+        }
+        guard
+            let data = fields[0].bytes,
+            let versionText = fields[1].string, let version = UInt64(versionText),
+            let expiryText = fields[2].string, let expiry = Int64(expiryText)
+        else {
+            return nil
+        }
+        guard expiry > Self.milliseconds(clock.now()) else { return nil }
+        return StoredSession(
+            record: SessionRecord(key: key, data: data, expiresAt: Date(timeIntervalSince1970: Double(expiry) / 1000)),
+            version: SessionVersion(version)
+        )
+    }
+
+    /// Creates or updates a record with compare-and-swap, in one round trip.
+    ///
+    /// A new record gets ``SessionKit/SessionVersion/initial``; an update gets the
+    /// version after the expected one. The expiry is kept to the millisecond.
+    ///
+    /// - Parameters:
+    ///   - record: The record to write.
+    ///   - version: `nil` to create (succeeds when no live record exists), or the
+    ///     version of the live record to replace.
+    /// - Returns: The new version, or ``SessionKit/SessionSaveResult/conflict``
+    ///   when nothing was written.
+    /// - Throws: ``SessionKit/SessionStoreError``: `unavailable` or `timedOut` as
+    ///   for ``load(_:)``; `invalidData` for an expiry that is not a finite date;
+    ///   `tooLarge` for data over ``maximumDataSize``.
+    public func save(_ record: SessionRecord, expecting version: SessionVersion?) async throws -> SessionSaveResult {
+        guard record.data.count <= Self.maximumDataSize else {
+            throw SessionStoreError(
+                code: .tooLarge,
+                storeName: name,
+                message: "a session of \(record.data.count) bytes is over the Redis store's limit of \(Self.maximumDataSize) bytes"
+            )
+        }
+        let expiry = try expiryMilliseconds(record.expiresAt)
+        let newVersion = version?.next ?? .initial
+        let reply = try await evaluate(
+            .save,
+            key: record.key,
+            arguments: [
+                .string(version.map { String($0.rawValue) } ?? ""),
+                .string(String(newVersion.rawValue)),
+                .bytes(record.data),
+                .string(String(expiry)),
+                .string(String(Self.milliseconds(clock.now()))),
+            ]
+        )
+        switch reply {
+        case .integer(1): return .saved(newVersion)
+        case .integer(0): return .conflict
+        default: throw unexpectedReply(reply, command: "EVALSHA")
+        }
+    }
+
+    /// Moves a live record's expiry, keeping its data and version, in one round trip.
+    ///
+    /// A missing or expired record stays missing. An expiry already past removes
+    /// the record.
+    ///
+    /// - Parameters:
+    ///   - key: The hashed session id.
+    ///   - expiresAt: The new expiry.
+    /// - Throws: ``SessionKit/SessionStoreError`` as for ``save(_:expecting:)``.
+    public func touch(_ key: SessionKey, expiresAt: Date) async throws {
+        let expiry = try expiryMilliseconds(expiresAt)
+        let reply = try await evaluate(
+            .touch,
+            key: key,
+            arguments: [.string(String(expiry)), .string(String(Self.milliseconds(clock.now())))]
+        )
+        guard case .integer = reply else { throw unexpectedReply(reply, command: "EVALSHA") }
+    }
+
+    /// Removes the record under `key` with `DEL`; a missing record is a no-op.
+    ///
+    /// - Parameter key: The hashed session id.
+    /// - Throws: ``SessionKit/SessionStoreError`` as for ``load(_:)``.
+    public func delete(_ key: SessionKey) async throws {
+        let reply = try await send(RESPCommand("DEL", redisKey(key)))
+        if case .error(let message) = reply { throw replyError(message, command: "DEL") }
+        guard case .integer = reply else { throw unexpectedReply(reply, command: "DEL") }
+    }
+
+    /// Waits until the calling task is cancelled, then closes every connection.
+    ///
+    /// The store needs no background work; this exists so it can run as a
+    /// service (for example in a Hummingbird service group) whose graceful
+    /// shutdown closes the connections. It returns normally on cancellation.
+    public func run() async {
+        let (cancelled, continuation) = AsyncStream<Never>.makeStream()
+        await withTaskCancellationHandler {
+            for await _ in cancelled {}
+        } onCancel: {
+            continuation.finish()
+        }
+        await shutdown()
+    }
+
+    /// Closes every connection and waits until they are closed.
+    ///
+    /// Calls in flight fail; later calls throw ``SessionKit/SessionStoreError``
+    /// with code `unavailable`. Calling it again does nothing.
+    public func shutdown() async {
+        await pool.shutdown()
+    }
+
+    // MARK: - Commands
+
+    /// Sends a command through the pool, mapping client failures to ``SessionStoreError``.
+    func send(_ command: RESPCommand) async throws(SessionStoreError) -> RESPValue {
+        do {
+            return try await pool.send(command)
+        } catch let error as RedisConnectionPool.PoolError {
+            switch error.kind {
+            case .shutDown:
+                throw SessionStoreError(code: .unavailable, storeName: name, message: "the Redis store was shut down")
+            case .cannotConnect:
+                throw SessionStoreError(
+                    code: .unavailable,
+                    storeName: name,
+                    message: "cannot connect to Redis at \(configuration.address)",
+                    cause: error.cause
+                )
+            }
+        } catch let error as RESPConnectionError {
+            switch error.kind {
+            case .timedOut:
+                throw SessionStoreError(
+                    code: .timedOut,
+                    storeName: name,
+                    message: "Redis at \(configuration.address) did not answer \(command.name) within \(configuration.commandTimeout); "
+                        + "the connection was closed",
+                    cause: error
+                )
+            case .closed:
+                throw SessionStoreError(
+                    code: .unavailable,
+                    storeName: name,
+                    message: "the connection to Redis at \(configuration.address) closed before it answered \(command.name)",
+                    cause: error
+                )
+            }
+        } catch let error as RESPError {
+            throw SessionStoreError(
+                code: .unavailable,
+                storeName: name,
+                message: "Redis at \(configuration.address) sent a malformed reply to \(command.name); the connection was closed",
+                cause: error
+            )
+        } catch {
+            throw SessionStoreError(
+                code: .unavailable,
+                storeName: name,
+                message: "the connection to Redis at \(configuration.address) failed during \(command.name)",
+                cause: error
+            )
+        }
+    }
+
+    /// Runs a script by its SHA-1, sending the source once when the server does not have it cached.
+    func evaluate(_ script: RedisScript, key: SessionKey, arguments: [RESPCommand.Argument]) async throws -> RESPValue {
+        let reply = try await send(RESPCommand("EVALSHA", [.string(script.sha1), "1", redisKey(key)] + arguments))
+        guard case .error(let message) = reply else { return reply }
+        guard message.hasPrefix("NOSCRIPT") else { throw replyError(message, command: "EVALSHA") }
+        // The server restarted or its script cache was flushed: EVAL runs the script and caches it again.
+        let fallback = try await send(RESPCommand("EVAL", [.string(script.source), "1", redisKey(key)] + arguments))
+        if case .error(let message) = fallback { throw replyError(message, command: "EVAL") }
+        return fallback
+    }
+
+    private func redisKey(_ key: SessionKey) -> RESPCommand.Argument {
+        .string(configuration.keyPrefix + key.hex)
+    }
+
+    // MARK: - Errors
+
+    private func replyError(_ message: String, command: String) -> SessionStoreError {
+        let detail: String
+        if message.hasPrefix("OOM") {
+            detail = "Redis is out of memory (maxmemory); raise maxmemory or choose an eviction policy"
+        } else if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") {
+            detail = "Redis requires a valid password; check the user name and password"
+        } else if message.hasPrefix("READONLY") {
+            detail = "Redis is a read-only replica; point the store at the primary"
+        } else {
+            detail = "Redis at \(configuration.address) refused \(command)"
+        }
+        return SessionStoreError(
+            code: .unavailable,
+            storeName: name,
+            message: "\(detail): \(message)",
+            cause: RedisReplyError(command: command, message: message)
+        )
+    }
+
+    private func unexpectedReply(_ reply: RESPValue, command: String) -> SessionStoreError {
+        SessionStoreError(
+            code: .unavailable,
+            storeName: name,
+            message: "Redis at \(configuration.address) answered \(command) with an unexpected \(reply); is it a Redis server?"
+        )
+    }
+
+    // MARK: - Time
+
+    /// The largest expiry the store writes, in Unix milliseconds: beyond 2^53 Lua's
+    /// numbers would round it.
+    private static let maximumExpiry: Int64 = (1 << 53) - 1
+
+    private func expiryMilliseconds(_ date: Date) throws(SessionStoreError) -> Int64 {
+        let seconds = date.timeIntervalSince1970
+        guard seconds.isFinite else {
+            throw SessionStoreError(code: .invalidData, storeName: name, message: "a record's expiry is not a finite date")
+        }
+        return Self.milliseconds(date)
+    }
+
+    /// A date as Unix milliseconds, rounded to the nearest and kept within what Redis and Lua handle exactly.
+    static func milliseconds(_ date: Date) -> Int64 {
+        let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
+        guard milliseconds.isFinite else { return milliseconds > 0 ? maximumExpiry : 0 }
+        return Int64(min(max(milliseconds, 0), Double(maximumExpiry)))
+    }
+
+    private static func validate(_ configuration: Configuration) throws(SessionConfigurationError) {
+        func invalid(_ setting: String, _ reason: String) -> SessionConfigurationError {
+            SessionConfigurationError(setting: "RedisStore.\(setting)", reason: reason)
+        }
+        guard !configuration.host.isEmpty else { throw invalid("host", "must not be empty") }
+        guard (1...65_535).contains(configuration.port) else {
+            throw invalid("port", "must be from 1 to 65535, got \(configuration.port)")
+        }
+        guard configuration.database >= 0 else {
+            throw invalid("database", "must not be negative, got \(configuration.database)")
+        }
+        guard configuration.commandTimeout > .zero else {
+            throw invalid("commandTimeout", "must be positive, got \(configuration.commandTimeout)")
+        }
+        guard configuration.connectTimeout > .zero else {
+            throw invalid("connectTimeout", "must be positive, got \(configuration.connectTimeout)")
+        }
+        guard configuration.maximumConnections >= 1 else {
+            throw invalid("maximumConnections", "must be at least 1, got \(configuration.maximumConnections)")
+        }
+    }
+}
