@@ -66,7 +66,7 @@ public struct CSRFConfiguration: Sendable {
     ///   `csrf.headerName`, `csrf.formFieldName`, `csrf.cookieName`,
     ///   `csrf.excludedPaths` or `csrf.maximumFormBodySize`.
     public func validate() throws(SessionConfigurationError) {
-        for origin in trustedOrigins where CSRFOrigin(parsing: origin)?.serialized != origin.lowercased() {
+        for origin in trustedOrigins where CSRFOrigin(parsing: origin) == nil {
             throw SessionConfigurationError(
                 setting: "csrf.trustedOrigins",
                 reason: "'\(origin)' is not a full origin scheme://host[:port] (http or https, no path, no trailing slash)"

@@ -121,9 +121,13 @@ enum JSONCodec {
         }
 
         mutating func readValue(depth: Int) throws(SessionValueDecodingError) -> SessionValue {
-            guard depth < JSONCodec.maximumDepth else { throw error("nested deeper than \(JSONCodec.maximumDepth) levels") }
             guard index < bytes.count else { throw error("unexpected end of input") }
-            switch bytes[index] {
+            let byte = bytes[index]
+            // Only arrays and objects nest: a scalar inside the deepest allowed container is fine.
+            guard depth < JSONCodec.maximumDepth || (byte != UInt8(ascii: "[") && byte != UInt8(ascii: "{")) else {
+                throw error("nested deeper than \(JSONCodec.maximumDepth) levels")
+            }
+            switch byte {
             case UInt8(ascii: "n"):
                 try expect("null")
                 return .null

@@ -207,13 +207,23 @@ public final class RequestSession: Sendable {
 
     /// Subtracts `amount` from the integer under `key` and returns the result.
     ///
+    /// Like ``increment(_:by:)``, a missing or non-integer value counts as zero
+    /// and the result saturates at `Int64.max` / `Int64.min`.
+    ///
     /// - Parameters:
     ///   - key: The key.
     ///   - amount: What to subtract (default 1).
     /// - Returns: The new value.
     @discardableResult
     public func decrement(_ key: String, by amount: Int64 = 1) -> Int64 {
-        increment(key, by: amount == .min ? .max : -amount)
+        guard amount == .min else { return increment(key, by: -amount) }
+        // `-Int64.min` does not exist: subtract it as `Int64.max` plus one, each
+        // step saturating, which is exact whenever the true result fits.
+        return state.withLock { state in
+            state.apply(.increment(key, by: .max))
+            state.apply(.increment(key, by: 1))
+            return state.payload.values[key]?.intValue ?? 0
+        }
     }
 
     /// Removes `key`.
