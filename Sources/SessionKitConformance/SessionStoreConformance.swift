@@ -54,9 +54,16 @@ public enum SessionStoreConformance {
         }
     }
 
-    /// Every check: the store's own contract (``storeChecks``), then what users
-    /// see through a ``SessionKit/SessionEngine`` running over the store (``engineChecks``).
+    /// Every check: the store's own contract (``storeChecks``), what users see
+    /// through a ``SessionKit/SessionEngine`` running over the store
+    /// (``engineChecks``), and the owner index (``ownerIndexChecks``), which every
+    /// built-in server-side store implements.
     public static var checks: [Check] {
+        coreChecks + ownerIndexChecks
+    }
+
+    /// The checks for a store without an owner index: ``storeChecks`` and ``engineChecks``.
+    public static var coreChecks: [Check] {
         storeChecks + engineChecks
     }
 }

@@ -50,7 +50,7 @@ public struct SessionKitMiddleware<Context: SessionKitRequestContext>: RouterMid
         var context = context
         let session: RequestSession
         do {
-            session = try await engine.load(cookieHeader: request.headers.cookieHeader)
+            session = try await engine.load(cookieHeader: request.headers.cookieHeader, client: client(of: request, context: context))
         } catch let error as SessionStoreError {
             return .sessionStoreUnavailable(error)
         }
@@ -96,6 +96,16 @@ extension SessionKitMiddleware {
         }
         guard let failure = engine.checkCSRF(csrfRequest, session: session, formBody: formBody) else { return nil }
         return .csrfRefused(failure, request: request)
+    }
+}
+
+extension SessionKitMiddleware {
+    /// The client details the engine may record (only when its metadata configuration asks).
+    private func client(of request: Request, context: Context) -> SessionClient? {
+        let metadata = engine.configuration.metadata
+        guard metadata.recordsUserAgent || metadata.recordsIPAddress else { return nil }
+        let address = (context as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
+        return SessionClient(userAgent: request.headers[.userAgent], ipAddress: address)
     }
 }
 

@@ -1,4 +1,5 @@
 public import Hummingbird
+public import NIOCore
 public import SessionKit
 
 /// A Hummingbird request context that carries a SessionKit session.
@@ -23,11 +24,16 @@ public protocol SessionKitRequestContext: RequestContext {
 }
 
 /// A ready-made request context with a session, for apps that need nothing else.
-public struct BasicSessionKitRequestContext: SessionKitRequestContext {
+///
+/// It also carries the client's address, which the middleware records on new
+/// sessions when ``SessionMetadataConfiguration/recordsIPAddress`` is on.
+public struct BasicSessionKitRequestContext: SessionKitRequestContext, RemoteAddressRequestContext {
     /// Hummingbird's core context storage.
     public var coreContext: CoreRequestContextStorage
     /// The request's session; set by ``SessionKitMiddleware``.
     public var session: RequestSession
+    /// The connected client's address.
+    public let remoteAddress: SocketAddress?
 
     /// Creates the context for a request.
     ///
@@ -35,5 +41,6 @@ public struct BasicSessionKitRequestContext: SessionKitRequestContext {
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.session = RequestSession()
+        self.remoteAddress = source.channel.remoteAddress
     }
 }

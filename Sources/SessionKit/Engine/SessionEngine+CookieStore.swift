@@ -26,28 +26,35 @@ extension SessionEngine {
     /// The longest `Set-Cookie` line browsers keep; longer ones are dropped silently.
     static let maximumSetCookieLineLength = 4096
 
-    func loadSealed(cookieHeader: String?, from cookieStore: CookieStore) -> RequestSession {
+    func loadSealed(cookieHeader: String?, client: SessionClient?, from cookieStore: CookieStore) async throws -> RequestSession {
         let now = clock.now()
-        guard let value = sessionCookieValue(in: cookieHeader) else { return newSession(now: now) }
+        guard let value = sessionCookieValue(in: cookieHeader) else { return newSession(now: now, client: client) }
         guard let plaintext = cookieStore.open(value, cookieName: configuration.cookie.effectiveName),
             plaintext.count > 8
         else {
             logger.debug("session cookie failed to open; ignored", metadata: ["sessionkit.reason": "unsealable-cookie"])
-            return newSession(now: now, hadCookie: true)
+            return newSession(now: now, hadCookie: true, client: client)
         }
         let milliseconds = plaintext[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         let expiresAt = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
         guard let payload = SessionPayload(decoding: Array(plaintext[8...])) else {
             logger.warning("sealed session payload unreadable; ignored", metadata: ["sessionkit.store": "cookie"])
-            return newSession(now: now, hadCookie: true)
+            return newSession(now: now, hadCookie: true, client: client)
         }
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         if expiresAt <= now || configuration.expiry.isPastAbsoluteTimeout(createdAt: createdAt, now: now) {
             logger.debug("expired session cookie ignored", metadata: ["sessionkit.reason": "expired-cookie"])
-            return newSession(now: now, hadCookie: true)
+            return newSession(now: now, hadCookie: true, client: client)
+        }
+        if let owner = payload.owner, let ownerEpoch = cookieStore.ownerEpoch {
+            let current = try await perform("owner-epoch", { try await ownerEpoch(owner) })
+            guard current <= payload.ownerEpoch ?? 0 else {
+                logger.debug("session cookie older than its owner's epoch ignored", metadata: ["sessionkit.reason": "revoked-cookie"])
+                return newSession(now: now, hadCookie: true, client: client)
+            }
         }
         return RequestSession(
-            origin: .init(payload: payload, hadCookie: true, sealedExpiresAt: expiresAt),
+            origin: .init(payload: payload, hadCookie: true, sealedExpiresAt: expiresAt, client: client),
             createdAt: payload.createdAt
         )
     }
@@ -57,8 +64,15 @@ extension SessionEngine {
         origin: RequestSession.Origin,
         to cookieStore: CookieStore,
         now: Date
-    ) throws -> SessionCommitResult {
+    ) async throws -> SessionCommitResult {
         var payload = snapshot.payload
+        if snapshot.isInvalidated || !(origin.payload != nil && origin.sealedExpiresAt != nil) || snapshot.isRegenerated {
+            payload.recordClient(origin.client, as: configuration.metadata)
+        }
+        if let owner = payload.owner, owner != origin.payload?.owner || payload.ownerEpoch == nil, let ownerEpoch = cookieStore.ownerEpoch {
+            // Binding to an owner seals the owner's current epoch into the cookie.
+            payload.ownerEpoch = try await perform("owner-epoch", { try await ownerEpoch(owner) })
+        }
         let loadedPayload = snapshot.isInvalidated ? nil : origin.payload
         let isLoaded = loadedPayload != nil && origin.sealedExpiresAt != nil
         if snapshot.isInvalidated { payload.createdAt = now.timeIntervalSince1970 }

@@ -45,6 +45,8 @@ public struct SessionEngine: Sendable {
         public var maximumConflictRetries: Int
         /// Longer session cookie values are ignored as no session. Default 4,096 bytes.
         public var maximumCookieValueLength: Int
+        /// Which client details a new session records, for the owner's session list.
+        public var metadata: SessionMetadataConfiguration = .init()
 
         /// Creates a configuration.
         ///
@@ -156,44 +158,50 @@ public struct SessionEngine: Sendable {
     /// token the store does not know: an empty, not-yet-started session. Nothing
     /// is written for it, and the client's token is never reused.
     ///
-    /// - Parameter cookieHeader: The request's Cookie header; several header
-    ///   lines joined with `"; "`.
+    /// - Parameters:
+    ///   - cookieHeader: The request's Cookie header; several header lines joined with `"; "`.
+    ///   - client: The client's user agent and address, recorded on a new session
+    ///     when ``Configuration/metadata`` asks for them.
     /// - Returns: The request's session.
     /// - Throws: ``SessionStoreError`` when the store fails.
-    public func load(cookieHeader: String?) async throws -> RequestSession {
-        if case .cookie(let cookieStore) = backend { return loadSealed(cookieHeader: cookieHeader, from: cookieStore) }
-        return try await load(token: token(fromCookieHeader: cookieHeader))
+    public func load(cookieHeader: String?, client: SessionClient? = nil) async throws -> RequestSession {
+        if case .cookie(let cookieStore) = backend {
+            return try await loadSealed(cookieHeader: cookieHeader, client: client, from: cookieStore)
+        }
+        return try await load(token: token(fromCookieHeader: cookieHeader), client: client)
     }
 
     /// Loads the session of a token the caller parsed itself.
     ///
-    /// - Parameter token: The token, or `nil` for a new session.
+    /// - Parameters:
+    ///   - token: The token, or `nil` for a new session.
+    ///   - client: The client's details, recorded on a new session when configured.
     /// - Returns: The request's session; an empty, new one when the token is
     ///   unknown, expired or its record unreadable.
     /// - Throws: ``SessionStoreError`` when the store fails.
-    public func load(token: SessionToken?) async throws -> RequestSession {
+    public func load(token: SessionToken?, client: SessionClient? = nil) async throws -> RequestSession {
         let now = clock.now()
         // The cookie store has no tokens: its sessions load only from the cookie itself.
-        guard let token, case .server = backend else { return newSession(now: now) }
+        guard let token, case .server = backend else { return newSession(now: now, client: client) }
         let key = token.key
         guard let stored = try await perform("load", { try await serverStore.load(key) }) else {
             logger.debug("unknown or expired session id", metadata: ["sessionkit.reason": "unknown-session"])
-            return newSession(now: now, hadCookie: true)
+            return newSession(now: now, hadCookie: true, client: client)
         }
         guard let payload = SessionPayload(decoding: stored.record.data) else {
             logger.warning(
                 "unreadable session record treated as no session",
                 metadata: ["sessionkit.store": "\(storeName)", "sessionkit.key": "\(key.hex)"]
             )
-            return newSession(now: now, hadCookie: true)
+            return newSession(now: now, hadCookie: true, client: client)
         }
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         if stored.record.expiresAt <= now || configuration.expiry.isPastAbsoluteTimeout(createdAt: createdAt, now: now) {
             try await perform("delete", { try await serverStore.delete(key) })
-            return newSession(now: now, hadCookie: true)
+            return newSession(now: now, hadCookie: true, client: client)
         }
         return RequestSession(
-            origin: .init(token: token, stored: stored, payload: payload, hadCookie: true),
+            origin: .init(token: token, stored: stored, payload: payload, hadCookie: true, client: client),
             createdAt: payload.createdAt
         )
     }
@@ -234,8 +242,8 @@ public struct SessionEngine: Sendable {
         }
     }
 
-    func newSession(now: Date, hadCookie: Bool = false) -> RequestSession {
-        RequestSession(origin: .init(hadCookie: hadCookie), createdAt: now.timeIntervalSince1970)
+    func newSession(now: Date, hadCookie: Bool = false, client: SessionClient? = nil) -> RequestSession {
+        RequestSession(origin: .init(hadCookie: hadCookie, client: client), createdAt: now.timeIntervalSince1970)
     }
 
     // MARK: Commit
@@ -254,18 +262,20 @@ public struct SessionEngine: Sendable {
         let origin = session.origin
         let now = clock.now()
         if case .cookie(let cookieStore) = backend {
-            return try commitSealed(snapshot, origin: origin, to: cookieStore, now: now)
+            return try await commitSealed(snapshot, origin: origin, to: cookieStore, now: now)
         }
 
         if snapshot.isInvalidated {
             return try await commitInvalidated(snapshot, origin: origin, now: now)
         }
         guard let token = origin.token, let stored = origin.stored, let loaded = origin.payload else {
-            return try await commitNew(snapshot.payload, isExplicitlyStarted: snapshot.isExplicitlyStarted, now: now)
+            var payload = snapshot.payload
+            payload.recordClient(origin.client, as: configuration.metadata)
+            return try await commitNew(payload, isExplicitlyStarted: snapshot.isExplicitlyStarted, now: now)
         }
         let loadedSession = LoadedSession(token: token, stored: stored, payload: loaded)
         if snapshot.isRegenerated {
-            return try await commitRegenerated(loadedSession, operations: snapshot.operations, now: now)
+            return try await commitRegenerated(loadedSession, operations: snapshot.operations, client: origin.client, now: now)
         }
         if !snapshot.operations.isEmpty || snapshot.payload.hasFlashToAge {
             return try await commitChanged(loadedSession, operations: snapshot.operations, current: snapshot.payload, now: now)
@@ -311,7 +321,7 @@ public struct SessionEngine: Sendable {
         let token = SessionToken.generate()
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
-        let record = SessionRecord(key: token.key, data: payload.encoded(), expiresAt: expiresAt)
+        let record = SessionRecord(key: token.key, data: payload.encoded(), expiresAt: expiresAt, owner: payload.owner)
         guard case .saved = try await perform("save", { try await serverStore.save(record, expecting: nil) }) else {
             // A fresh 256-bit token cannot collide; a store that says so is broken.
             throw SessionStoreError(
@@ -357,7 +367,7 @@ public struct SessionEngine: Sendable {
             }
             let createdAt = Date(timeIntervalSince1970: payload.createdAt)
             let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
-            let record = SessionRecord(key: key, data: payload.encoded(), expiresAt: expiresAt)
+            let record = SessionRecord(key: key, data: payload.encoded(), expiresAt: expiresAt, owner: payload.owner)
             let expected = version
             switch try await perform("save", { try await serverStore.save(record, expecting: expected) }) {
             case .saved:
@@ -380,7 +390,12 @@ public struct SessionEngine: Sendable {
         }
     }
 
-    private func commitRegenerated(_ loaded: LoadedSession, operations: [SessionOperation], now: Date) async throws -> SessionCommitResult {
+    private func commitRegenerated(
+        _ loaded: LoadedSession,
+        operations: [SessionOperation],
+        client: SessionClient?,
+        now: Date
+    ) async throws -> SessionCommitResult {
         let oldKey = loaded.token.key
         var payload = loaded.payload
         for operation in operations { payload.apply(operation) }
@@ -405,6 +420,8 @@ public struct SessionEngine: Sendable {
         guard !payload.isEmpty else {
             return SessionCommitResult(action: .deleted, setCookies: expiredCookies())
         }
+        // A regenerated session is a new login on this device: record the client afresh.
+        payload.recordClient(client, as: configuration.metadata)
         return try await create(payload, now: now, action: .regenerated)
     }
 
@@ -418,6 +435,7 @@ public struct SessionEngine: Sendable {
         }
         var payload = snapshot.payload
         payload.createdAt = now.timeIntervalSince1970
+        payload.recordClient(origin.client, as: configuration.metadata)
         payload.ageFlash()
         if !payload.isEmpty || snapshot.isExplicitlyStarted {
             return try await create(payload, now: now, action: .invalidated)
@@ -493,7 +511,7 @@ public struct SessionEngine: Sendable {
 
     /// Runs a store call, wrapping any failure other than ``SessionStoreError``
     /// with the store's name, and logging it.
-    private func perform<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
+    func perform<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as SessionStoreError {

@@ -35,6 +35,8 @@ public final class RequestSession: Sendable {
         var hadCookie = false
         /// With the ``CookieStore``: the expiry sealed in the cookie.
         var sealedExpiresAt: Date?
+        /// The client's user agent and address, recorded on new sessions when the configuration asks.
+        var client: SessionClient?
     }
 
     struct State: Sendable {
@@ -330,6 +332,23 @@ public final class RequestSession: Sendable {
                 state.apply(.set(CSRFToken.sessionKey, .string(CSRFToken.generateSecret())))
             }
         }
+    }
+
+    /// Gives the session a new token and binds it to `owner`, in one call (call it at login).
+    ///
+    /// Binding and regenerating together means fixation protection and the
+    /// owner index ("log out my other devices") cannot be forgotten separately.
+    /// ``SessionEngine/sessions(of:current:)`` then lists this session under `owner`.
+    ///
+    /// - Parameter owner: The signed-in user's id.
+    public func regenerate(owner: String) {
+        regenerate()
+        record(.bindOwner(owner))
+    }
+
+    /// The owner the session is bound to, if any (see ``regenerate(owner:)``).
+    public var owner: String? {
+        state.withLock { $0.payload.owner }
     }
 
     /// Removes every value and gives the session a new token (call it at logout).

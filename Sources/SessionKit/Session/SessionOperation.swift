@@ -23,6 +23,8 @@ public enum SessionOperation: Sendable, Hashable {
     case reflash
     /// Keep these flashed values for one more request.
     case keep([String])
+    /// Bind the session to an owner (the signed-in user), for the owner index.
+    case bindOwner(String)
 }
 
 /// The decoded content of a session record: the user's values, the flash
@@ -36,6 +38,13 @@ struct SessionPayload: Sendable, Hashable {
     /// Keys flashed in the previous request (or set with `now`): removed at the end of this one.
     var flashOld: [String] = []
     var createdAt: Double
+    /// The owner the session is bound to, for the owner index.
+    var owner: String?
+    /// With the cookie store: the owner's epoch when the session was bound to it.
+    var ownerEpoch: Int64?
+    /// Recorded when the session is created, if the configuration asks for it.
+    var userAgent: String?
+    var ipAddress: String?
 
     init(createdAt: Double) {
         self.createdAt = createdAt
@@ -81,6 +90,8 @@ struct SessionPayload: Sendable, Hashable {
         case .keep(let keys):
             for key in keys where !flashNew.contains(key) { flashNew.append(key) }
             flashOld.removeAll { keys.contains($0) }
+        case .bindOwner(let owner):
+            self.owner = owner
         }
     }
 
@@ -110,6 +121,10 @@ struct SessionPayload: Sendable, Hashable {
         ]
         if !flashNew.isEmpty { object["fn"] = .array(flashNew.map { .string($0) }) }
         if !flashOld.isEmpty { object["fo"] = .array(flashOld.map { .string($0) }) }
+        if let owner { object["o"] = .string(owner) }
+        if let ownerEpoch { object["oe"] = .int(ownerEpoch) }
+        if let userAgent { object["ua"] = .string(userAgent) }
+        if let ipAddress { object["ip"] = .string(ipAddress) }
         return JSONCodec.encode(.object(object))
     }
 
@@ -125,6 +140,10 @@ struct SessionPayload: Sendable, Hashable {
         guard let flashNew = Self.keys(object["fn"]), let flashOld = Self.keys(object["fo"]) else { return nil }
         self.flashNew = flashNew
         self.flashOld = flashOld
+        self.owner = object["o"]?.stringValue
+        self.ownerEpoch = object["oe"]?.intValue
+        self.userAgent = object["ua"]?.stringValue
+        self.ipAddress = object["ip"]?.stringValue
     }
 
     private static func keys(_ value: SessionValue?) -> [String]? {

@@ -15,8 +15,11 @@ import Foundation
 /// - Compare-and-swap: there is no server record to compare with, so when two
 ///   requests change the same session at once, the response that arrives last
 ///   wins. Use a server-side store where that matters.
-/// - Revocation: a copied cookie stays valid until it expires, even after
-///   logout, because nothing on the server remembers it was replaced.
+/// - Revocation of one session: a copied cookie stays valid until it expires,
+///   even after logout, because nothing on the server remembers it was replaced.
+///   What it offers instead is a per-owner epoch (``OwnerEpoch``): bump it and
+///   every older cookie of that owner stops working at once.
+/// - Listing sessions: it has no owner index.
 /// - Large sessions: a `Set-Cookie` line over 4,096 bytes (browsers drop those
 ///   silently) fails the commit with ``SessionStoreError/Code/tooLarge``.
 ///
@@ -69,16 +72,30 @@ public struct CookieStore: Sendable {
         }
     }
 
+    /// Reads an owner's current epoch from the app's own storage.
+    ///
+    /// A cookie session bound to an owner (``RequestSession/regenerate(owner:)``)
+    /// carries the owner's epoch at that moment; when the epoch has grown since,
+    /// the cookie is no session. Increment the owner's epoch in your own store to
+    /// revoke every cookie of that owner at once ("log out everywhere"). It is
+    /// called on every request that carries an owned session, so keep it cheap
+    /// (a cached counter). A throw is a store failure: the request gets `503`.
+    public typealias OwnerEpoch = @Sendable (_ owner: String) async throws -> Int64
+
     /// The store's name in logs and errors.
     public var name: String { "cookie" }
     /// The ring; the first key encrypts.
     public let keys: [Key]
+    /// The owner epoch lookup, if the app revokes cookie sessions by owner.
+    public let ownerEpoch: OwnerEpoch?
 
     /// Creates a store from a key ring.
     ///
-    /// - Parameter keys: At least one key, ids unique; the first one encrypts.
+    /// - Parameters:
+    ///   - keys: At least one key, ids unique; the first one encrypts.
+    ///   - ownerEpoch: Reads an owner's epoch, to revoke all of an owner's cookies at once.
     /// - Throws: ``SessionConfigurationError`` (`SESSION_COOKIE_KEYS`) for an empty ring or repeated ids.
-    public init(keys: [Key]) throws(SessionConfigurationError) {
+    public init(keys: [Key], ownerEpoch: OwnerEpoch? = nil) throws(SessionConfigurationError) {
         guard !keys.isEmpty else {
             throw SessionConfigurationError(setting: "SESSION_COOKIE_KEYS", reason: "needs at least one key")
         }
@@ -86,13 +103,16 @@ public struct CookieStore: Sendable {
             throw SessionConfigurationError(setting: "SESSION_COOKIE_KEYS", reason: "key ids must be unique")
         }
         self.keys = keys
+        self.ownerEpoch = ownerEpoch
     }
 
     /// Creates a store from a key list `id:key,id:key` (newest first), keys in base64 or base64url.
     ///
-    /// - Parameter keyList: The list, as in the `SESSION_COOKIE_KEYS` variable.
+    /// - Parameters:
+    ///   - keyList: The list, as in the `SESSION_COOKIE_KEYS` variable.
+    ///   - ownerEpoch: Reads an owner's epoch, to revoke all of an owner's cookies at once.
     /// - Throws: ``SessionConfigurationError`` (`SESSION_COOKIE_KEYS`) naming the bad entry by its id.
-    public init(keyList: String) throws(SessionConfigurationError) {
+    public init(keyList: String, ownerEpoch: OwnerEpoch? = nil) throws(SessionConfigurationError) {
         var keys: [Key] = []
         for entry in keyList.split(separator: ",") {
             let parts = entry.split(separator: ":", maxSplits: 1)
@@ -108,7 +128,7 @@ public struct CookieStore: Sendable {
             }
             keys.append(try Key(id: id, bytes: bytes))
         }
-        try self.init(keys: keys)
+        try self.init(keys: keys, ownerEpoch: ownerEpoch)
     }
 
     static func isIDByte(_ byte: UInt8) -> Bool {

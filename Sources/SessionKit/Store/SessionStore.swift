@@ -42,6 +42,10 @@ public struct SessionRecord: Sendable, Hashable {
     public var data: [UInt8]
     /// When the record expires. A store treats a record at or past this moment as absent.
     public var expiresAt: Date
+    /// The owner the session is bound to (the signed-in user's id), for stores
+    /// with a ``SessionOwnerIndex``; `nil` for an anonymous session. Stores without
+    /// an owner index may ignore it: the engine keeps the owner in ``data`` too.
+    public var owner: String?
 
     /// Creates a record.
     ///
@@ -49,10 +53,12 @@ public struct SessionRecord: Sendable, Hashable {
     ///   - key: The hashed session id.
     ///   - data: The encoded session.
     ///   - expiresAt: When the record expires.
-    public init(key: SessionKey, data: [UInt8], expiresAt: Date) {
+    ///   - owner: The owner to index the session under, if any.
+    public init(key: SessionKey, data: [UInt8], expiresAt: Date, owner: String? = nil) {
         self.key = key
         self.data = data
         self.expiresAt = expiresAt
+        self.owner = owner
     }
 }
 
@@ -147,6 +153,33 @@ public protocol SessionStore: Sendable {
     /// - Parameter key: The hashed session id.
     /// - Throws: ``SessionStoreError`` when the store itself fails.
     func delete(_ key: SessionKey) async throws
+}
+
+/// A store that can list and remove the sessions of one owner, for "log out my
+/// other devices" and "log out everywhere" (after a password change).
+///
+/// The index follows ``SessionRecord/owner`` on every save: a record saved with
+/// an owner is listed under it, a record saved with another owner or none moves
+/// or leaves, and a deleted or expired record is never listed. Each requirement
+/// is one store round trip or a bounded few; none scans every session.
+public protocol SessionOwnerIndex: SessionStore {
+    /// The live sessions bound to `owner`, in no particular order.
+    ///
+    /// - Parameter owner: The owner id.
+    /// - Returns: Every record saved with this owner that is neither deleted nor
+    ///   expired; expired entries found on the way may be removed from the index.
+    /// - Throws: ``SessionStoreError`` when the store itself fails.
+    func sessions(of owner: String) async throws -> [StoredSession]
+
+    /// Deletes every session bound to `owner`, except the one under `key`.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner id.
+    ///   - key: A session to keep (the caller's own), or `nil` to delete them all.
+    /// - Returns: How many sessions were deleted.
+    /// - Throws: ``SessionStoreError`` when the store itself fails.
+    @discardableResult
+    func deleteSessions(of owner: String, except key: SessionKey?) async throws -> Int
 }
 
 /// Tells the engine the current time, as a `Date` that can be written to a store.

@@ -1,0 +1,135 @@
+import Foundation
+import SessionKit
+
+extension SessionStoreConformance {
+    /// The checks of ``SessionKit/SessionOwnerIndex``: an owner's live sessions are
+    /// listed, moved and removed with their records, and revoking through the
+    /// engine signs a device out without letting its in-flight request bring it back.
+    ///
+    /// A store that does not implement the index fails each of these checks; run
+    /// ``coreChecks`` for such a store.
+    public static var ownerIndexChecks: [Check] {
+        [
+            Check("an owner's live sessions are listed, and nobody else's") { store in
+                let index = try ownerIndex(store)
+                let owner = newOwner()
+                let other = newOwner()
+                let first = SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner)
+                let second = SessionRecord(key: newKey(), data: [2], expiresAt: Date() + 600, owner: owner)
+                let foreign = SessionRecord(key: newKey(), data: [3], expiresAt: Date() + 600, owner: other)
+                let anonymous = SessionRecord(key: newKey(), data: [4], expiresAt: Date() + 600)
+                for record in [first, second, foreign, anonymous] { _ = try await store.save(record, expecting: nil) }
+                let listed = try await index.sessions(of: owner)
+                try expect(
+                    Set(listed.map(\.record.key)) == [first.key, second.key],
+                    "sessions(of:) listed \(listed.count) sessions, expected exactly the owner's 2"
+                )
+                let data = Set(listed.map(\.record.data))
+                try expect(data == [[1], [2]], "sessions(of:) returned other data than was saved")
+                try expect(try await index.sessions(of: newOwner()).isEmpty, "an owner without sessions listed some")
+            },
+
+            Check("expired and deleted sessions are not listed") { store in
+                let index = try ownerIndex(store)
+                let owner = newOwner()
+                let live = SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner)
+                let expired = SessionRecord(key: newKey(), data: [2], expiresAt: Date() - 5, owner: owner)
+                let deleted = SessionRecord(key: newKey(), data: [3], expiresAt: Date() + 600, owner: owner)
+                for record in [live, expired, deleted] { _ = try await store.save(record, expecting: nil) }
+                try await store.delete(deleted.key)
+                let listed = try await index.sessions(of: owner).map(\.record.key)
+                try expect(listed == [live.key], "listed \(listed.count) sessions, expected only the live one")
+            },
+
+            Check("a session saved under another owner moves, and one saved without an owner leaves the index") { store in
+                let index = try ownerIndex(store)
+                let alice = newOwner()
+                let bob = newOwner()
+                let record = SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: alice)
+                guard case .saved(let version) = try await store.save(record, expecting: nil) else { throw fail("the first save conflicted") }
+                var moved = record
+                moved.owner = bob
+                guard case .saved(let next) = try await store.save(moved, expecting: version) else { throw fail("the update conflicted") }
+                try expect(try await index.sessions(of: alice).isEmpty, "the session is still listed under its former owner")
+                try expect(try await index.sessions(of: bob).map(\.record.key) == [record.key], "the session is not listed under its new owner")
+                var anonymous = record
+                anonymous.owner = nil
+                guard case .saved = try await store.save(anonymous, expecting: next) else { throw fail("the second update conflicted") }
+                try expect(try await index.sessions(of: bob).isEmpty, "a session saved without an owner is still listed")
+            },
+
+            Check("deleting an owner's sessions keeps the one excepted and nobody else's") { store in
+                let index = try ownerIndex(store)
+                let owner = newOwner()
+                let other = newOwner()
+                let records = (0..<3).map { SessionRecord(key: newKey(), data: [UInt8($0)], expiresAt: Date() + 600, owner: owner) }
+                let foreign = SessionRecord(key: newKey(), data: [9], expiresAt: Date() + 600, owner: other)
+                for record in records + [foreign] { _ = try await store.save(record, expecting: nil) }
+                let deleted = try await index.deleteSessions(of: owner, except: records[0].key)
+                try expect(deleted == 2, "deleteSessions(of:except:) reported \(deleted) deletions, expected 2")
+                try expect(try await store.load(records[0].key) != nil, "the excepted session was deleted")
+                for record in records.dropFirst() {
+                    try expect(try await store.load(record.key) == nil, "a session of the owner survived deleteSessions")
+                }
+                try expect(try await store.load(foreign.key) != nil, "another owner's session was deleted")
+                try expect(try await index.deleteSessions(of: owner, except: nil) == 1, "deleting all remaining sessions did not delete 1")
+                try expect(try await store.load(records[0].key) == nil, "deleteSessions(except: nil) left a session")
+            },
+
+            Check("revoking through the engine lists, marks the current session and signs the device out") { store in
+                let engine = try makeEngine(store)
+                let owner = newOwner()
+                let laptop = try await signIn(engine, owner: owner)
+                let phone = try await signIn(engine, owner: owner)
+                let current = try await engine.load(cookieHeader: laptop)
+                let listed = try await engine.sessions(of: owner, current: current)
+                try expect(listed.count == 2, "the owner has 2 sessions, \(listed.count) were listed")
+                try expect(listed.filter(\.isCurrent).count == 1, "exactly one listed session must be the current one")
+                guard let phoneHandle = listed.first(where: { !$0.isCurrent })?.handle else { throw fail("no other session listed") }
+                try expect(!(try await engine.revokeSession(handle: phoneHandle, of: newOwner())), "another owner revoked the session")
+                try expect(try await engine.revokeSession(handle: phoneHandle, of: owner), "revoking by handle revoked nothing")
+                try expect(!(try await engine.load(cookieHeader: phone).isLoaded), "the revoked device still has its session")
+                try expect(try await engine.load(cookieHeader: laptop).isLoaded, "revoking another device signed this one out")
+                try expect(try await engine.sessions(of: owner).count == 1, "the revoked session is still listed")
+            },
+
+            Check("a request in flight while its session is revoked does not bring it back") { store in
+                let engine = try makeEngine(store)
+                let owner = newOwner()
+                let laptop = try await signIn(engine, owner: owner)
+                let phone = try await signIn(engine, owner: owner)
+                let inFlight = try await engine.load(cookieHeader: phone)
+                let asking = try await engine.load(cookieHeader: laptop)
+                let revoked = try await engine.revokeSessions(of: owner, except: asking)
+                try expect(revoked == 1, "revokeSessions(of:except:) revoked \(revoked), expected 1")
+                inFlight.put("late", "write")
+                let result = try await engine.commit(inFlight)
+                try expect(result.action == .discarded, "the in-flight request's commit did \(result.action), expected discarded")
+                try expect(!(try await engine.load(cookieHeader: phone).isLoaded), "the in-flight request brought the revoked session back")
+                try expect(try await engine.load(cookieHeader: laptop).isLoaded, "the asking session was revoked too")
+            },
+        ]
+    }
+
+    static func ownerIndex(_ store: any SessionStore, file: String = #fileID, line: Int = #line) throws -> any SessionOwnerIndex {
+        guard let index = store as? any SessionOwnerIndex else {
+            throw fail("the store '\(store.name)' does not implement SessionOwnerIndex", file: file, line: line)
+        }
+        return index
+    }
+
+    static func newOwner() -> String {
+        "owner-\(UUID().uuidString)"
+    }
+
+    /// Signs a new device in as `owner` and returns its Cookie header.
+    static func signIn(_ engine: SessionEngine, owner: String) async throws -> String {
+        let anonymous = try await engine.load(cookieHeader: nil)
+        anonymous.put("visited", true)
+        let first = try cookie(engine, try await engine.commit(anonymous))
+        let login = try await engine.load(cookieHeader: first)
+        login.regenerate(owner: owner)
+        login.put("user", .string(owner))
+        return try cookie(engine, try await engine.commit(login))
+    }
+}
