@@ -199,6 +199,157 @@ import Testing
     }
 }
 
+extension MemoryStoreTests {
+    @Suite struct OwnerIndexTests {
+        private func owned(_ owner: String?, expiresIn seconds: TimeInterval, from clock: ManualClock) -> SessionRecord {
+            SessionRecord(key: SessionToken.generate().key, data: [7], expiresAt: clock.now() + seconds, owner: owner)
+        }
+
+        private func create(_ record: SessionRecord, in store: MemoryStore) async throws -> SessionVersion {
+            let result = try await store.save(record, expecting: nil)
+            guard case .saved(let version) = result else { throw ModelMismatch() }
+            return version
+        }
+
+        private func listed(_ owner: String, in store: MemoryStore) async throws -> Set<SessionKey> {
+            Set(try await store.sessions(of: owner).map(\.record.key))
+        }
+
+        @Test func loadReturnsTheOwner() async throws {
+            let clock = ManualClock()
+            let store = try MemoryStore(clock: clock)
+            let record = owned("alice", expiresIn: 60, from: clock)
+            _ = try await create(record, in: store)
+
+            #expect(try await store.load(record.key)?.record.owner == "alice")
+            #expect(try await store.sessions(of: "alice").first?.record == record)
+        }
+
+        @Test func ownerMovesOnSave() async throws {
+            let clock = ManualClock()
+            let store = try MemoryStore(clock: clock)
+            var record = owned("alice", expiresIn: 60, from: clock)
+            let kept = owned("alice", expiresIn: 60, from: clock)
+            let version = try await create(record, in: store)
+            _ = try await create(kept, in: store)
+
+            record.owner = "bob"
+            #expect(try await store.save(record, expecting: version) == .saved(version.next))
+
+            #expect(try await listed("alice", in: store) == [kept.key])
+            #expect(try await listed("bob", in: store) == [record.key])
+            #expect(try await store.load(record.key)?.record.owner == "bob")
+        }
+
+        @Test func touchKeepsTheOwner() async throws {
+            let clock = ManualClock()
+            let store = try MemoryStore(clock: clock)
+            let record = owned("alice", expiresIn: 60, from: clock)
+            _ = try await create(record, in: store)
+
+            try await store.touch(record.key, expiresAt: clock.now() + 120)
+            clock.advance(by: .seconds(90))
+
+            #expect(try await listed("alice", in: store) == [record.key])
+        }
+
+        /// A key left in an owner's set after its record went would list a later
+        /// record under the same key, saved without an owner, as the owner's.
+        @Test func evictionTakesTheKeyOutOfItsOwnersSet() async throws {
+            let clock = ManualClock()
+            let store = try MemoryStore(configuration: .init(maximumSessions: 2), clock: clock)
+            let evicted = owned("alice", expiresIn: 100, from: clock)
+            let survivor = owned("alice", expiresIn: 300, from: clock)
+            _ = try await create(evicted, in: store)
+            _ = try await create(survivor, in: store)
+
+            _ = try await create(owned(nil, expiresIn: 200, from: clock), in: store)
+            #expect(try await store.load(evicted.key) == nil)
+            #expect(try await listed("alice", in: store) == [survivor.key])
+
+            var anonymous = evicted
+            anonymous.owner = nil
+            _ = try await create(anonymous, in: store)
+            #expect(try await listed("alice", in: store) == [survivor.key])
+        }
+
+        @Test func sweepTakesExpiredKeysOutOfTheirOwnersSet() async throws {
+            let clock = ManualClock()
+            let store = try MemoryStore(clock: clock)
+            let expiring = owned("alice", expiresIn: 60, from: clock)
+            let live = owned("alice", expiresIn: 600, from: clock)
+            _ = try await create(expiring, in: store)
+            _ = try await create(live, in: store)
+            clock.advance(by: .seconds(60))
+
+            #expect(store.sweepExpired() == 1)
+            var anonymous = expiring
+            anonymous.owner = nil
+            anonymous.expiresAt = clock.now() + 60
+            _ = try await create(anonymous, in: store)
+
+            #expect(try await listed("alice", in: store) == [live.key])
+        }
+
+        @Test func expiredRecordsAreNotListedAndNotCountedAsDeleted() async throws {
+            let clock = ManualClock()
+            let store = try MemoryStore(clock: clock)
+            let expiring = owned("alice", expiresIn: 60, from: clock)
+            let live = owned("alice", expiresIn: 600, from: clock)
+            _ = try await create(expiring, in: store)
+            _ = try await create(live, in: store)
+            clock.advance(by: .seconds(60))
+
+            #expect(try await listed("alice", in: store) == [live.key])
+            #expect(store.count == 1)  // Listing removed the expired record.
+            _ = try await create(owned("alice", expiresIn: 10, from: clock), in: store)
+            clock.advance(by: .seconds(10))
+            #expect(try await store.deleteSessions(of: "alice", except: nil) == 1)
+            #expect(store.count == 0)
+        }
+
+        /// Random creates, updates that change owners, touches, deletes and
+        /// deletions by owner; every owner's listing must match a model.
+        @Test func listingsMatchAModelAfterManyChanges() async throws {
+            let clock = ManualClock()
+            let store = try MemoryStore(clock: clock)
+            var generator = SplitMix64(seed: 0x0A11_CE5B_0B)
+            let owners: [String?] = ["alice", "bob", "carol", nil]
+            let keys = (0..<100).map { _ in SessionToken.generate().key }
+            var model: [SessionKey: (owner: String?, version: SessionVersion)] = [:]
+            for _ in 0..<3_000 {
+                let key = keys[Int.random(in: 0..<keys.count, using: &generator)]
+                let owner = owners[Int.random(in: 0..<owners.count, using: &generator)]
+                let record = SessionRecord(key: key, data: [1], expiresAt: clock.now() + 3_600, owner: owner)
+                switch (Int.random(in: 0..<10, using: &generator), model[key]) {
+                case (_, nil):
+                    model[key] = (owner, try await create(record, in: store))
+                case (0, _):
+                    try await store.delete(key)
+                    model[key] = nil
+                case (1, _):
+                    guard let owner else { continue }
+                    let expected = model.filter { $0.value.owner == owner && $0.key != key }.count
+                    #expect(try await store.deleteSessions(of: owner, except: key) == expected)
+                    model = model.filter { $0.value.owner != owner || $0.key == key }
+                case (2...5, let entry?):
+                    guard case .saved(let version) = try await store.save(record, expecting: entry.version) else {
+                        throw ModelMismatch()
+                    }
+                    model[key] = (owner, version)
+                default:
+                    try await store.touch(key, expiresAt: clock.now() + 3_600)
+                }
+            }
+
+            for case let owner? in owners {
+                let expected = Set(model.filter { $0.value.owner == owner }.keys)
+                #expect(try await listed(owner, in: store) == expected, "owner \(owner)")
+            }
+        }
+    }
+}
+
 private struct ModelMismatch: Error {}
 
 /// A small seeded generator, so a failing model test can be replayed.

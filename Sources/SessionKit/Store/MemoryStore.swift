@@ -9,6 +9,11 @@ import Synchronization
 /// expiry itself: ``load(_:)`` treats a record at or past its expiry as absent and
 /// removes it, and ``run()`` (or ``sweepExpired()``) removes the rest.
 ///
+/// The store is a ``SessionOwnerIndex``: next to the records it keeps, for each
+/// owner, the set of keys saved with that ``SessionRecord/owner``. Saves move a
+/// key between sets when the owner changes; deletes, evictions, sweeps and
+/// expired loads take it out. Touches leave it alone.
+///
 /// The store is bounded by ``Configuration/maximumSessions``. When creating a
 /// record would exceed it, the store first drops every expired record and then,
 /// if it is still full, evicts the live record that expires soonest, which logs
@@ -23,11 +28,16 @@ import Synchronization
 ///   records, which keeps the amortised cost O(log n) and the heap at most about
 ///   twice the number of records.
 /// - Eviction and ``sweepExpired()``: O(log n) per removed record.
+/// - ``sessions(of:)`` and ``deleteSessions(of:except:)``: O(k) for an owner
+///   with `k` records; a save that changes a record's owner adds O(1).
 ///
-/// Each record costs at most about 280 bytes beyond its data, usually less: a
-/// 56-byte dictionary slot (the key packed into 32 bytes, the data's array
-/// reference, expiry and version) at 37% to 75% occupancy, the data array's
-/// 32-byte header, and one or two 40-byte heap entries.
+/// Each record costs at most about 310 bytes beyond its data, usually less: a
+/// 72-byte dictionary slot (the key packed into 32 bytes, the data's array
+/// reference, expiry, version and owner) at 37% to 75% occupancy, the data
+/// array's 32-byte header, and one or two 40-byte heap entries. A record with
+/// an owner adds its key to the owner's set, at most about 90 bytes more; each
+/// owner's id is kept once (records of one owner share its storage) plus one
+/// dictionary slot and set header per owner.
 ///
 /// ```swift
 /// let store = try MemoryStore(configuration: .init(maximumSessions: 50_000))
@@ -35,7 +45,7 @@ import Synchronization
 /// // ... serve requests ...
 /// sweeper.cancel()
 /// ```
-public final class MemoryStore: SessionStore {
+public final class MemoryStore: SessionOwnerIndex {
     /// Settings for a ``MemoryStore``.
     public struct Configuration: Sendable {
         /// The most records the store keeps; creating one more evicts the record
@@ -112,25 +122,20 @@ public final class MemoryStore: SessionStore {
         return state.withLock { state -> StoredSession? in
             guard let entry = state.entries[packed] else { return nil }
             guard entry.expiresAt > now else {
-                state.entries[packed] = nil
+                state.remove(packed)
                 state.compactIfNeeded()
                 return nil
             }
-            return StoredSession(
-                record: SessionRecord(
-                    key: key,
-                    data: entry.data,
-                    expiresAt: Date(timeIntervalSinceReferenceDate: entry.expiresAt)
-                ),
-                version: SessionVersion(entry.version)
-            )
+            return entry.stored(under: key)
         }
     }
 
     /// Creates or updates a record with compare-and-swap.
     ///
     /// A new record gets ``SessionVersion/initial``, or the version after that of
-    /// an expired record it replaces; an update gets the next version.
+    /// an expired record it replaces; an update gets the next version. The
+    /// record is listed under its ``SessionRecord/owner`` from now on, and no
+    /// longer under the owner it had before.
     ///
     /// - Parameters:
     ///   - record: The record to write.
@@ -154,7 +159,12 @@ public final class MemoryStore: SessionStore {
                     guard version == nil else { return .conflict }
                 }
                 let newVersion = existing.version &+ 1
-                state.entries[packed] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion)
+                var owner = existing.owner
+                if record.owner != existing.owner {
+                    if let previous = existing.owner { state.unindex(packed, from: previous) }
+                    owner = record.owner.map { state.index(packed, under: $0) }
+                }
+                state.entries[packed] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion, owner: owner)
                 if expiresAt != existing.expiresAt {
                     state.push(HeapEntry(expiresAt: expiresAt, key: packed))
                 }
@@ -165,7 +175,8 @@ public final class MemoryStore: SessionStore {
                 state.makeRoom(below: maximum, now: now)
             }
             let newVersion = SessionVersion.initial
-            state.entries[packed] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion.rawValue)
+            let owner = record.owner.map { state.index(packed, under: $0) }
+            state.entries[packed] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion.rawValue, owner: owner)
             state.push(HeapEntry(expiresAt: expiresAt, key: packed))
             return .saved(newVersion)
         }
@@ -198,9 +209,60 @@ public final class MemoryStore: SessionStore {
     public func delete(_ key: SessionKey) async throws {
         let packed = PackedKey(key)
         state.withLock { state in
-            if state.entries.removeValue(forKey: packed) != nil {
+            if state.remove(packed) != nil {
                 state.compactIfNeeded()
             }
+        }
+    }
+
+    /// The live records saved with `owner`, in no particular order.
+    ///
+    /// Expired records of the owner found on the way are removed.
+    ///
+    /// - Parameter owner: The owner id.
+    /// - Returns: The owner's live records and their versions; O(k) for `k` records of the owner.
+    public func sessions(of owner: String) async throws -> [StoredSession] {
+        let now = clock.now().timeIntervalSinceReferenceDate
+        return state.withLock { state -> [StoredSession] in
+            guard let keys = state.owners[owner] else { return [] }
+            var live: [StoredSession] = []
+            live.reserveCapacity(keys.count)
+            var expired: [PackedKey] = []
+            for packed in keys {
+                guard let entry = state.entries[packed] else { continue }
+                if entry.expiresAt > now {
+                    live.append(entry.stored(under: packed.sessionKey))
+                } else {
+                    expired.append(packed)
+                }
+            }
+            if !expired.isEmpty {
+                for packed in expired { state.remove(packed) }
+                state.compactIfNeeded()
+            }
+            return live
+        }
+    }
+
+    /// Removes every record saved with `owner` except the one under `key`.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner id.
+    ///   - key: The record to keep, or `nil` to remove them all.
+    /// - Returns: How many live records were removed (expired ones are removed
+    ///   too, but not counted); O(k) for `k` records of the owner.
+    @discardableResult
+    public func deleteSessions(of owner: String, except key: SessionKey?) async throws -> Int {
+        let now = clock.now().timeIntervalSinceReferenceDate
+        let kept = key.map(PackedKey.init)
+        return state.withLock { state -> Int in
+            guard let keys = state.owners[owner] else { return 0 }
+            var deleted = 0
+            for packed in keys where packed != kept {
+                if let entry = state.remove(packed), entry.expiresAt > now { deleted += 1 }
+            }
+            state.compactIfNeeded()
+            return deleted
         }
     }
 
@@ -272,6 +334,18 @@ private struct PackedKey: Hashable {
         }
         (word0, word1, word2, word3) = words
     }
+
+    /// The key this was packed from.
+    var sessionKey: SessionKey {
+        var digest = [UInt8]()
+        digest.reserveCapacity(32)
+        for word in [word0, word1, word2, word3] {
+            for shift in stride(from: 56, through: 0, by: -8) {
+                digest.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
+            }
+        }
+        return SessionKey(digest: digest)
+    }
 }
 
 /// What the store keeps per record; the expiry is seconds since the reference date.
@@ -279,6 +353,20 @@ private struct Entry {
     var data: [UInt8]
     var expiresAt: Double
     var version: UInt64
+    /// The owner the record is indexed under; shares its storage with the key of ``State/owners``.
+    var owner: String?
+
+    func stored(under key: SessionKey) -> StoredSession {
+        StoredSession(
+            record: SessionRecord(
+                key: key,
+                data: data,
+                expiresAt: Date(timeIntervalSinceReferenceDate: expiresAt),
+                owner: owner
+            ),
+            version: SessionVersion(version)
+        )
+    }
 }
 
 /// A record's expiry in the min-heap. It is current while the record under
@@ -293,6 +381,39 @@ private struct State {
     /// A binary min-heap ordered by `expiresAt`, holding one current entry per
     /// record plus stale ones left behind by updates, touches and removals.
     var heap: [HeapEntry] = []
+    /// The keys of the records saved with each owner. A key is in exactly the
+    /// set of its entry's ``Entry/owner``; owners without records have no set.
+    var owners: [String: Set<PackedKey>] = [:]
+
+    /// Removes a record and takes it out of its owner's set.
+    ///
+    /// - Returns: The removed entry, or `nil` when there was none.
+    @discardableResult
+    mutating func remove(_ key: PackedKey) -> Entry? {
+        guard let entry = entries.removeValue(forKey: key) else { return nil }
+        if let owner = entry.owner { unindex(key, from: owner) }
+        return entry
+    }
+
+    /// Adds `key` to the set of `owner`.
+    ///
+    /// - Returns: The owner id to keep in the entry: the set's own key when the
+    ///   owner already has one, so the owner's records share one string.
+    mutating func index(_ key: PackedKey, under owner: String) -> String {
+        guard let index = owners.index(forKey: owner) else {
+            owners[owner] = [key]
+            return owner
+        }
+        owners.values[index].insert(key)
+        return owners.keys[index]
+    }
+
+    /// Takes `key` out of the set of `owner`, dropping the set once it is empty.
+    mutating func unindex(_ key: PackedKey, from owner: String) {
+        guard let index = owners.index(forKey: owner) else { return }
+        owners.values[index].remove(key)
+        if owners.values[index].isEmpty { owners.remove(at: index) }
+    }
 
     func isCurrent(_ heapEntry: HeapEntry) -> Bool {
         entries[heapEntry.key]?.expiresAt == heapEntry.expiresAt
@@ -318,7 +439,7 @@ private struct State {
         while let top = heap.first, top.expiresAt <= now {
             _ = popMin()
             if isCurrent(top) {
-                entries[top.key] = nil
+                remove(top.key)
                 removed += 1
             }
         }
@@ -330,7 +451,7 @@ private struct State {
     mutating func makeRoom(below maximum: Int, now: Double) {
         _ = removeExpired(now: now)
         while entries.count >= maximum, let top = popMin() {
-            if isCurrent(top) { entries[top.key] = nil }
+            if isCurrent(top) { remove(top.key) }
         }
         compactIfNeeded()
     }
