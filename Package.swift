@@ -46,7 +46,7 @@ let package = Package(
             name: "SessionKitRedis",
             dependencies: [
                 "SessionKit",
-                // Only for `Insecure.SHA1`, the name Redis gives a script (EVALSHA).
+                // Insecure.SHA1 names a script for EVALSHA; SHA-256 hashes owner ids for the owner sets.
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -97,6 +97,7 @@ let package = Package(
             dependencies: [
                 "SessionKit",
                 .product(name: "Vapor", package: "vapor"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -15,10 +15,19 @@ public import SessionKit
 /// gone at once. Loads also treat `e` at or before this process's clock as
 /// absent, so a skewed server clock cannot bring a session back.
 ///
-/// Every operation is one round trip. A save is a compare-and-swap run
-/// atomically on the server by a Lua script (sent with `EVALSHA`, falling back to
-/// `EVAL` when the server has lost its script cache); a touch is a second script
-/// that never creates a record; a load is `HMGET`; a delete is `DEL`.
+/// The store is a ``SessionKit/SessionOwnerIndex``. A record saved with an owner
+/// has two more fields: `o`, the owner as given, and `i`, the hexadecimal SHA-256
+/// of the owner; its key's hex is then a member of the owner's set,
+/// `<keyPrefix>owner:<i>`. The save, touch and delete scripts keep the set in step
+/// with the record and the set alive as long as its newest member; members whose
+/// records expired are removed when the set is listed, and checked a few at a
+/// time by saves once a set grows past a thousand members.
+///
+/// Every operation is one round trip, except listing an owner's sessions, which
+/// takes two. A save is a compare-and-swap run atomically on the server by a Lua
+/// script (sent with `EVALSHA`, falling back to `EVAL` when the server has lost
+/// its script cache); a touch and a delete are scripts too, so the owner index
+/// follows them; a load is `HMGET`.
 ///
 /// The store speaks RESP2 over its own small SwiftNIO client: up to
 /// ``Configuration/maximumConnections`` connections, each pipelining many
@@ -52,7 +61,7 @@ public final class RedisStore: SessionStore {
     public static let maximumDataSize = 32 * 1024 * 1024
 
     let pool: RedisConnectionPool
-    private let clock: any SessionClock
+    let clock: any SessionClock
     private let logger: Logger
 
     /// Creates a store; no connection opens until the first call.
@@ -117,20 +126,30 @@ public final class RedisStore: SessionStore {
     /// Loads the record kept under `key` with one `HMGET`.
     ///
     /// - Parameter key: The hashed session id.
-    /// - Returns: The record and its version; `nil` when there is none, it has
-    ///   expired by Redis's clock or this store's, or it cannot be read (a field
-    ///   is missing or not a number, or the key holds another type).
+    /// - Returns: The record, with its owner, and its version; `nil` when there is
+    ///   none, it has expired by Redis's clock or this store's, or it cannot be
+    ///   read (a field is missing or not a number, or the key holds another type).
     /// - Throws: ``SessionKit/SessionStoreError`` when Redis cannot be reached
     ///   (`unavailable`), does not answer in time (`timedOut`), or answers with an
     ///   error (`unavailable`).
     public func load(_ key: SessionKey) async throws -> StoredSession? {
-        let reply = try await send(RESPCommand("HMGET", redisKey(key), "d", "v", "e"))
+        try storedSession(key, from: try await send(loadCommand(key)), now: Self.milliseconds(clock.now()))
+    }
+
+    /// The `HMGET` that reads a record's fields.
+    func loadCommand(_ key: SessionKey) -> RESPCommand {
+        RESPCommand("HMGET", redisKey(key), "d", "v", "e", "o")
+    }
+
+    /// Reads the reply to ``loadCommand(_:)``: `nil` for a record that is missing,
+    /// unreadable, or expired at `now` (Unix milliseconds).
+    func storedSession(_ key: SessionKey, from reply: RESPValue, now: Int64) throws(SessionStoreError) -> StoredSession? {
         if case .error(let message) = reply {
             // Another type under a session key is an unreadable record, not a failure.
             if message.hasPrefix("WRONGTYPE") { return nil }
             throw replyError(message, command: "HMGET")
         }
-        guard case .array(let fields) = reply, fields.count == 3 else {
+        guard case .array(let fields) = reply, fields.count == 4 else {
             throw unexpectedReply(reply, command: "HMGET")
         }
         guard
@@ -140,9 +159,14 @@ public final class RedisStore: SessionStore {
         else {
             return nil
         }
-        guard expiry > Self.milliseconds(clock.now()) else { return nil }
+        guard expiry > now else { return nil }
         return StoredSession(
-            record: SessionRecord(key: key, data: data, expiresAt: Date(timeIntervalSince1970: Double(expiry) / 1000)),
+            record: SessionRecord(
+                key: key,
+                data: data,
+                expiresAt: Date(timeIntervalSince1970: Double(expiry) / 1000),
+                owner: fields[3].string
+            ),
             version: SessionVersion(version)
         )
     }
@@ -150,7 +174,9 @@ public final class RedisStore: SessionStore {
     /// Creates or updates a record with compare-and-swap, in one round trip.
     ///
     /// A new record gets ``SessionKit/SessionVersion/initial``; an update gets the
-    /// version after the expected one. The expiry is kept to the millisecond.
+    /// version after the expected one. The expiry is kept to the millisecond. The
+    /// same script moves the record into its owner's set, and out of the set of the
+    /// owner it had before.
     ///
     /// - Parameters:
     ///   - record: The record to write.
@@ -171,15 +197,23 @@ public final class RedisStore: SessionStore {
         }
         let expiry = try expiryMilliseconds(record.expiresAt)
         let newVersion = version?.next ?? .initial
+        let digest = record.owner.map(Self.ownerDigest)
+        var keys = [redisKey(record.key)]
+        if let digest { keys.append(ownerSetKey(digest)) }
         let reply = try await evaluate(
             .save,
-            key: record.key,
+            keys: keys,
             arguments: [
                 .string(version.map { String($0.rawValue) } ?? ""),
                 .string(String(newVersion.rawValue)),
                 .bytes(record.data),
                 .string(String(expiry)),
                 .string(String(Self.milliseconds(clock.now()))),
+                .string(record.owner ?? ""),
+                .string(digest ?? ""),
+                .string(ownerSetKeyPrefix),
+                .string(record.key.hex),
+                .string(configuration.keyPrefix),
             ]
         )
         switch reply {
@@ -192,7 +226,7 @@ public final class RedisStore: SessionStore {
     /// Moves a live record's expiry, keeping its data and version, in one round trip.
     ///
     /// A missing or expired record stays missing. An expiry already past removes
-    /// the record.
+    /// the record. The owner's set is kept alive at least as long as the record.
     ///
     /// - Parameters:
     ///   - key: The hashed session id.
@@ -202,20 +236,24 @@ public final class RedisStore: SessionStore {
         let expiry = try expiryMilliseconds(expiresAt)
         let reply = try await evaluate(
             .touch,
-            key: key,
-            arguments: [.string(String(expiry)), .string(String(Self.milliseconds(clock.now())))]
+            keys: [redisKey(key)],
+            arguments: [.string(String(expiry)), .string(String(Self.milliseconds(clock.now()))), .string(ownerSetKeyPrefix)]
         )
         guard case .integer = reply else { throw unexpectedReply(reply, command: "EVALSHA") }
     }
 
-    /// Removes the record under `key` with `DEL`; a missing record is a no-op.
+    /// Removes the record under `key`, and its key from its owner's set, in one
+    /// round trip; a missing record is a no-op.
     ///
     /// - Parameter key: The hashed session id.
     /// - Throws: ``SessionKit/SessionStoreError`` as for ``load(_:)``.
     public func delete(_ key: SessionKey) async throws {
-        let reply = try await send(RESPCommand("DEL", redisKey(key)))
-        if case .error(let message) = reply { throw replyError(message, command: "DEL") }
-        guard case .integer = reply else { throw unexpectedReply(reply, command: "DEL") }
+        let reply = try await evaluate(
+            .delete,
+            keys: [redisKey(key)],
+            arguments: [.string(ownerSetKeyPrefix), .string(key.hex)]
+        )
+        guard case .integer = reply else { throw unexpectedReply(reply, command: "EVALSHA") }
     }
 
     /// Waits until the calling task is cancelled, then closes every connection.
@@ -247,22 +285,40 @@ public final class RedisStore: SessionStore {
     func send(_ command: RESPCommand) async throws(SessionStoreError) -> RESPValue {
         do {
             return try await pool.send(command)
-        } catch let error as RedisConnectionPool.PoolError {
+        } catch {
+            throw storeError(error, command: command)
+        }
+    }
+
+    /// Sends commands pipelined on one connection, mapping client failures to ``SessionStoreError``.
+    func send(_ commands: [RESPCommand]) async throws(SessionStoreError) -> [RESPValue] {
+        guard let first = commands.first else { return [] }
+        do {
+            return try await pool.send(commands)
+        } catch {
+            throw storeError(error, command: first)
+        }
+    }
+
+    /// Maps a failure of the client while it sent `command` to ``SessionStoreError``.
+    private func storeError(_ error: any Error, command: RESPCommand) -> SessionStoreError {
+        switch error {
+        case let error as RedisConnectionPool.PoolError:
             switch error.kind {
             case .shutDown:
-                throw SessionStoreError(code: .unavailable, storeName: name, message: "the Redis store was shut down")
+                return SessionStoreError(code: .unavailable, storeName: name, message: "the Redis store was shut down")
             case .cannotConnect:
-                throw SessionStoreError(
+                return SessionStoreError(
                     code: .unavailable,
                     storeName: name,
                     message: "cannot connect to Redis at \(configuration.address)",
                     cause: error.cause
                 )
             }
-        } catch let error as RESPConnectionError {
+        case let error as RESPConnectionError:
             switch error.kind {
             case .timedOut:
-                throw SessionStoreError(
+                return SessionStoreError(
                     code: .timedOut,
                     storeName: name,
                     message: "Redis at \(configuration.address) did not answer \(command.name) within \(configuration.commandTimeout); "
@@ -270,22 +326,22 @@ public final class RedisStore: SessionStore {
                     cause: error
                 )
             case .closed:
-                throw SessionStoreError(
+                return SessionStoreError(
                     code: .unavailable,
                     storeName: name,
                     message: "the connection to Redis at \(configuration.address) closed before it answered \(command.name)",
                     cause: error
                 )
             }
-        } catch let error as RESPError {
-            throw SessionStoreError(
+        case let error as RESPError:
+            return SessionStoreError(
                 code: .unavailable,
                 storeName: name,
                 message: "Redis at \(configuration.address) sent a malformed reply to \(command.name); the connection was closed",
                 cause: error
             )
-        } catch {
-            throw SessionStoreError(
+        default:
+            return SessionStoreError(
                 code: .unavailable,
                 storeName: name,
                 message: "the connection to Redis at \(configuration.address) failed during \(command.name)",
@@ -295,23 +351,28 @@ public final class RedisStore: SessionStore {
     }
 
     /// Runs a script by its SHA-1, sending the source once when the server does not have it cached.
-    func evaluate(_ script: RedisScript, key: SessionKey, arguments: [RESPCommand.Argument]) async throws -> RESPValue {
-        let reply = try await send(RESPCommand("EVALSHA", [.string(script.sha1), "1", redisKey(key)] + arguments))
+    func evaluate(
+        _ script: RedisScript,
+        keys: [RESPCommand.Argument],
+        arguments: [RESPCommand.Argument]
+    ) async throws(SessionStoreError) -> RESPValue {
+        let keysAndArguments = [.string(String(keys.count))] + keys + arguments
+        let reply = try await send(RESPCommand("EVALSHA", [.string(script.sha1)] + keysAndArguments))
         guard case .error(let message) = reply else { return reply }
         guard message.hasPrefix("NOSCRIPT") else { throw replyError(message, command: "EVALSHA") }
         // The server restarted or its script cache was flushed: EVAL runs the script and caches it again.
-        let fallback = try await send(RESPCommand("EVAL", [.string(script.source), "1", redisKey(key)] + arguments))
+        let fallback = try await send(RESPCommand("EVAL", [.string(script.source)] + keysAndArguments))
         if case .error(let message) = fallback { throw replyError(message, command: "EVAL") }
         return fallback
     }
 
-    private func redisKey(_ key: SessionKey) -> RESPCommand.Argument {
+    func redisKey(_ key: SessionKey) -> RESPCommand.Argument {
         .string(configuration.keyPrefix + key.hex)
     }
 
     // MARK: - Errors
 
-    private func replyError(_ message: String, command: String) -> SessionStoreError {
+    func replyError(_ message: String, command: String) -> SessionStoreError {
         let detail: String
         if message.hasPrefix("OOM") {
             detail = "Redis is out of memory (maxmemory); raise maxmemory or choose an eviction policy"
@@ -330,7 +391,7 @@ public final class RedisStore: SessionStore {
         )
     }
 
-    private func unexpectedReply(_ reply: RESPValue, command: String) -> SessionStoreError {
+    func unexpectedReply(_ reply: RESPValue, command: String) -> SessionStoreError {
         SessionStoreError(
             code: .unavailable,
             storeName: name,

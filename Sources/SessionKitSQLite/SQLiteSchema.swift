@@ -5,15 +5,17 @@ import SessionKit
 ///
 /// One table per store: the hashed id as primary key, the engine's bytes, the
 /// compare-and-swap version, creation and expiry in milliseconds since 1970,
-/// and the owner (reserved for the owner index; the store leaves it `NULL`).
-/// Expiry is indexed for the sweep.
+/// and the owner (`NULL` for an anonymous session). Expiry is indexed for the
+/// sweep; the owner, where set, for the owner index.
 ///
 /// Schema versions are kept per table in `sessionkit_schema`, not in
 /// `PRAGMA user_version`: that is one number for the whole file, which several
 /// stores' tables and the application's own migration tool may share.
 enum SQLiteSchema {
     /// The schema version this code writes.
-    static let version = 1
+    ///
+    /// 1: the table and its expiry index. 2: the owner index.
+    static let version = 2
 
     /// The table that records each session table's schema version.
     static let versionTable = "sessionkit_schema"
@@ -36,6 +38,12 @@ enum SQLiteSchema {
 
     static func createExpiryIndex(_ table: String) -> String {
         "CREATE INDEX IF NOT EXISTS \"\(table)_expires_at\" ON \"\(table)\" (expires_at)"
+    }
+
+    /// A partial index: anonymous sessions, usually most of them, stay out of it.
+    /// `owner = ?` implies `owner IS NOT NULL`, so SQLite uses it for the owner's queries.
+    static func createOwnerIndex(_ table: String) -> String {
+        "CREATE INDEX IF NOT EXISTS \"\(table)_owner\" ON \"\(table)\" (owner) WHERE owner IS NOT NULL"
     }
 
     static let createVersionTable = """
@@ -71,7 +79,8 @@ enum SQLiteSchema {
                         + "upgrade SessionKit or use another table"
                 )
             }
-            // Version 1 is the first: every migration so far is "create what is missing".
+            // Every migration so far is "create what is missing": version 1 the table
+            // and its expiry index, version 2 the owner index.
             _ = try await connection.query(createTable(table))
             let info = try await connection.query("PRAGMA table_info(\"\(table)\")")
             let present = Set(info.compactMap { $0.column("name")?.string })
@@ -84,6 +93,7 @@ enum SQLiteSchema {
                 )
             }
             _ = try await connection.query(createExpiryIndex(table))
+            _ = try await connection.query(createOwnerIndex(table))
             if existing != SQLiteInt64(version) {
                 _ = try await connection.query(
                     "INSERT INTO \"\(versionTable)\" (table_name, version) VALUES (?1, ?2) "

@@ -19,11 +19,14 @@ import Synchronization
 ///
 /// Each session is one row keyed by its key's ``SessionKit/SessionKey/hex`` (the
 /// hashed id, never the token), holding the data bytes as given, a version
-/// counter and the expiry in milliseconds since 1970. Each load, save, touch and
-/// delete is a single SQL statement, so compare-and-swap holds across processes
-/// without explicit transactions: an update is `UPDATE … WHERE id = ? AND version = ? AND
-/// expires_at > now RETURNING version`, and a create is an `INSERT … ON CONFLICT
-/// DO UPDATE … WHERE expires_at <= now` that may only replace an expired row.
+/// counter, the expiry in milliseconds since 1970 and the owner. The store is a
+/// ``SessionKit/SessionOwnerIndex``: an index on the owner column serves
+/// ``sessions(of:)`` and ``deleteSessions(of:except:)``. Each of these, and each
+/// load, save, touch and delete, is a single SQL statement, so compare-and-swap
+/// holds across processes without explicit transactions: an update is
+/// `UPDATE … WHERE id = ? AND version = ? AND expires_at > now RETURNING version`,
+/// and a create is an `INSERT … ON CONFLICT DO UPDATE … WHERE expires_at <= now`
+/// that may only replace an expired row.
 /// A row at or past its expiry loads as no session; ``run()`` (or
 /// ``sweepExpired()``) deletes such rows.
 ///
@@ -69,8 +72,8 @@ public final class SQLiteStore: SessionStore {
     private let connection: SQLiteConnection
     /// The pool of one thread that runs every statement, which is what keeps them in order.
     private let threadPool: NIOThreadPool
-    private let statements: Statements
-    private let clock: any SessionClock
+    let statements: Statements
+    let clock: any SessionClock
     private let logger: Logger
     private let isClosed = Mutex(false)
 
@@ -157,9 +160,10 @@ public final class SQLiteStore: SessionStore {
     /// Loads the record kept under `key` with one `SELECT`.
     ///
     /// - Parameter key: The hashed session id.
-    /// - Returns: The record and its version; `nil` when there is no row, it has
-    ///   expired, or it cannot be read (a column of the wrong type, written by
-    ///   something other than this store), which is logged at `warning` and deleted.
+    /// - Returns: The record, with its owner, and its version; `nil` when there is
+    ///   no row, it has expired, or it cannot be read (a column of the wrong type,
+    ///   written by something other than this store), which is logged at
+    ///   `warning` and deleted.
     /// - Throws: ``SessionKit/SessionStoreError`` with code
     ///   ``SessionKit/SessionStoreError/Code/unavailable`` when the database
     ///   cannot be read or the store is closed.
@@ -167,25 +171,52 @@ public final class SQLiteStore: SessionStore {
         let now = try milliseconds(clock.now())
         let rows = try await query("load a session", statements.load, [.text(key.hex), .integer(SQLiteInt64(now))])
         guard let row = rows.first else { return nil }
+        guard let session = Self.storedSession(key, from: row) else {
+            try await deleteUnreadable(key)
+            return nil
+        }
+        return session
+    }
+
+    /// Reads a row's data, version, expiry and owner; `nil` when a column holds a
+    /// value of the wrong type.
+    static func storedSession(_ key: SessionKey, from row: SQLiteRow) -> StoredSession? {
         guard case .blob(let data)? = row.column("data"),
             case .integer(let version)? = row.column("version"),
             case .integer(let expiresAt)? = row.column("expires_at")
         else {
-            logger.warning(
-                "Deleting an unreadable session row",
-                metadata: [
-                    "sessionkit.store": "\(name)",
-                    "sessionkit.key": "\(key.hex)",
-                    "sessionkit.reason": "a column holds a value of the wrong type",
-                ]
-            )
-            _ = try await query("delete an unreadable session", statements.delete, [.text(key.hex)])
             return nil
         }
+        let owner: String?
+        switch row.column("owner") {
+        case .blob(let bytes)?:
+            guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else { return nil }
+            owner = text
+        case .null?: owner = nil
+        default: return nil
+        }
         return StoredSession(
-            record: SessionRecord(key: key, data: Array(data.readableBytesView), expiresAt: Self.date(Int64(expiresAt))),
+            record: SessionRecord(
+                key: key,
+                data: Array(data.readableBytesView),
+                expiresAt: Self.date(Int64(expiresAt)),
+                owner: owner
+            ),
             version: SessionVersion(UInt64(bitPattern: Int64(version)))
         )
+    }
+
+    /// Logs and deletes a row this store cannot read.
+    func deleteUnreadable(_ key: SessionKey) async throws {
+        logger.warning(
+            "Deleting an unreadable session row",
+            metadata: [
+                "sessionkit.store": "\(name)",
+                "sessionkit.key": "\(key.hex)",
+                "sessionkit.reason": "a column holds a value of the wrong type",
+            ]
+        )
+        _ = try await query("delete an unreadable session", statements.delete, [.text(key.hex)])
     }
 
     /// Creates or updates a record with compare-and-swap, in one statement.
@@ -193,7 +224,8 @@ public final class SQLiteStore: SessionStore {
     /// A new record gets ``SessionKit/SessionVersion/initial``, or the version
     /// after that of an expired row it replaces, so a request still holding the
     /// old version cannot overwrite the new record; an update gets the next
-    /// version. The expiry is kept to the millisecond.
+    /// version. The expiry is kept to the millisecond, and the owner is written
+    /// with the record, so the owner index follows every save.
     ///
     /// - Parameters:
     ///   - record: The record to write.
@@ -212,6 +244,7 @@ public final class SQLiteStore: SessionStore {
         let expiresAt = try milliseconds(record.expiresAt)
         let now = try milliseconds(clock.now())
         let data = SQLiteData.blob(ByteBuffer(bytes: record.data))
+        let owner = record.owner.map(SQLiteData.text) ?? .null
         let rows: [SQLiteRow]
         if let version {
             rows = try await query(
@@ -219,7 +252,7 @@ public final class SQLiteStore: SessionStore {
                 statements.update,
                 [
                     data, .integer(SQLiteInt64(expiresAt)), .text(record.key.hex),
-                    .integer(SQLiteInt64(Int64(bitPattern: version.rawValue))), .integer(SQLiteInt64(now)),
+                    .integer(SQLiteInt64(Int64(bitPattern: version.rawValue))), .integer(SQLiteInt64(now)), owner,
                 ]
             )
         } else {
@@ -228,7 +261,7 @@ public final class SQLiteStore: SessionStore {
                 statements.create,
                 [
                     .text(record.key.hex), data, .integer(SQLiteInt64(SessionVersion.initial.rawValue)),
-                    .integer(SQLiteInt64(now)), .integer(SQLiteInt64(expiresAt)),
+                    .integer(SQLiteInt64(now)), .integer(SQLiteInt64(expiresAt)), owner,
                 ]
             )
         }
@@ -364,9 +397,9 @@ extension SQLiteStore {
     struct Statements: Sendable {
         /// Binds: id, now.
         let load: String
-        /// Binds: id, data, initial version, now, expiry.
+        /// Binds: id, data, initial version, now, expiry, owner.
         let create: String
-        /// Binds: data, expiry, id, expected version, now.
+        /// Binds: data, expiry, id, expected version, now, owner.
         let update: String
         /// Binds: expiry, id, now.
         let touch: String
@@ -374,24 +407,31 @@ extension SQLiteStore {
         let delete: String
         /// Binds: now, batch size.
         let sweep: String
+        /// Binds: owner, now.
+        let ownerSessions: String
+        /// Binds: owner, the id to keep (or `NULL`).
+        let deleteOwnerSessions: String
 
         init(table: String) {
             let table = "\"\(table)\""
-            load = "SELECT data, version, expires_at FROM \(table) WHERE id = ?1 AND expires_at > ?2"
+            // The owner is read as a blob: sqlite-nio reads text only up to its first
+            // NUL byte, and an owner id may hold one.
+            load = "SELECT data, version, expires_at, CAST(owner AS BLOB) AS owner FROM \(table) WHERE id = ?1 AND expires_at > ?2"
             // sqlite-nio binds an empty blob as NULL (it passes SQLite a null pointer),
             // which the NOT NULL column refuses: `ifnull` turns it back into an empty blob.
             // In the upsert, unqualified columns name the existing row and `excluded.`
             // the new one, so only an expired row is replaced, with the next version.
             create = """
-                INSERT INTO \(table) (id, data, version, created_at, expires_at) VALUES (?1, ifnull(?2, x''), ?3, ?4, ?5)
+                INSERT INTO \(table) (id, data, version, created_at, expires_at, owner)
+                VALUES (?1, ifnull(?2, x''), ?3, ?4, ?5, ?6)
                 ON CONFLICT (id) DO UPDATE SET
                     data = excluded.data, version = version + 1, created_at = excluded.created_at,
-                    expires_at = excluded.expires_at, owner = NULL
+                    expires_at = excluded.expires_at, owner = excluded.owner
                 WHERE expires_at <= ?4
                 RETURNING version
                 """
             update = """
-                UPDATE \(table) SET data = ifnull(?1, x''), version = version + 1, expires_at = ?2
+                UPDATE \(table) SET data = ifnull(?1, x''), version = version + 1, expires_at = ?2, owner = ?6
                 WHERE id = ?3 AND version = ?4 AND expires_at > ?5
                 RETURNING version
                 """
@@ -401,6 +441,14 @@ extension SQLiteStore {
                 DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) WHERE expires_at <= ?1 LIMIT ?2)
                 RETURNING 1
                 """
+            // Both use the partial owner index: `owner = ?1` implies `owner IS NOT NULL`.
+            ownerSessions = """
+                SELECT id, data, version, expires_at, CAST(owner AS BLOB) AS owner FROM \(table)
+                WHERE owner = ?1 AND expires_at > ?2
+                """
+            // `IS NOT` keeps every row when the id to keep is NULL. Expired rows of the
+            // owner go too; the caller counts only the live ones.
+            deleteOwnerSessions = "DELETE FROM \(table) WHERE owner = ?1 AND id IS NOT ?2 RETURNING expires_at"
         }
     }
 }
@@ -415,7 +463,7 @@ extension SQLiteStore {
 
     /// Runs one statement on the store's thread and returns its rows, mapping
     /// every failure to ``SessionStoreError``.
-    private func query(_ action: String, _ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
+    func query(_ action: String, _ sql: String, _ binds: [SQLiteData]) async throws -> [SQLiteRow] {
         guard !isClosed.withLock({ $0 }) else { throw closedError(action) }
         let collected = Rows()
         do {
@@ -627,7 +675,7 @@ extension SQLiteStore {
 
 extension SQLiteStore {
     /// A date as whole milliseconds since 1970, the unit of the table's time columns.
-    private func milliseconds(_ date: Date) throws -> Int64 {
+    func milliseconds(_ date: Date) throws -> Int64 {
         let milliseconds = (date.timeIntervalSince1970 * 1000).rounded()
         // Int64 holds about ±292 million years of milliseconds; beyond that (or NaN) is not a real date.
         guard milliseconds.isFinite, abs(milliseconds) < 9.2e18 else {

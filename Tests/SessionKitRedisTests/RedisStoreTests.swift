@@ -96,7 +96,7 @@ struct RedisStoreTests {
 
     @Test func scriptNamesAreTheServersSHA1() async throws {
         let store = try RedisStore.forTesting()
-        for script in [RedisScript.save, RedisScript.touch] {
+        for script in RedisScript.all {
             let loaded = try await store.send(RESPCommand("SCRIPT", "LOAD", .string(script.source)))
             #expect(loaded.string == script.sha1)
         }

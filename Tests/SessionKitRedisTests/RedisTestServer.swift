@@ -35,10 +35,13 @@ enum RedisTestServer {
 extension RedisStore {
     /// A store on the test server under a fresh key prefix, so tests never see
     /// each other's keys (and never need `FLUSHALL`).
-    static func forTesting(configure: (inout Configuration) -> Void = { _ in }) throws -> RedisStore {
+    static func forTesting(
+        clock: any SessionClock = SystemSessionClock(),
+        configure: (inout Configuration) -> Void = { _ in }
+    ) throws -> RedisStore {
         var configuration = try RedisTestServer.configuration()
         configure(&configuration)
-        return try RedisStore(configuration: configuration)
+        return try RedisStore(configuration: configuration, clock: clock)
     }
 }
 

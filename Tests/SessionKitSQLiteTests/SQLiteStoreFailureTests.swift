@@ -279,7 +279,7 @@ extension SQLiteStoreFailureTests {
             try await withTemporaryDatabase { database in
                 try await using(try await SQLiteStore(path: database.path)) { _ in }
                 try await withRawConnection(database.path) { connection in
-                    _ = try await connection.query("UPDATE sessionkit_schema SET version = 2")
+                    _ = try await connection.query("UPDATE sessionkit_schema SET version = version + 1")
                 }
                 let error = await #expect(throws: SessionConfigurationError.self) {
                     try await SQLiteStore(path: database.path)

@@ -40,7 +40,7 @@ import Testing
         }
     }
 
-    @Test func openingCreatesTheTableTheExpiryIndexAndTheSchemaVersion() async throws {
+    @Test func openingCreatesTheTableItsIndexesAndTheSchemaVersion() async throws {
         try await withTemporaryDatabase { database in
             try await using(try await SQLiteStore(path: database.path)) { _ in }
 
@@ -49,10 +49,11 @@ import Testing
                 let names = objects.compactMap { $0.column("name")?.string }
                 #expect(names.contains("sessionkit_sessions"))
                 #expect(names.contains("sessionkit_sessions_expires_at"))
+                #expect(names.contains("sessionkit_sessions_owner"))
                 let versions = try await connection.query("SELECT table_name, version FROM sessionkit_schema")
                 #expect(versions.count == 1)
                 #expect(versions.first?.column("table_name") == .text("sessionkit_sessions"))
-                #expect(versions.first?.column("version") == .integer(1))
+                #expect(versions.first?.column("version") == .integer(2))
                 // The store leaves `PRAGMA user_version` to the application.
                 let userVersion = try await connection.query("PRAGMA user_version")
                 #expect(userVersion.first?.column("user_version") == .integer(0))

@@ -99,6 +99,25 @@ final class RedisConnectionPool: Sendable {
         return try await connection.send(command)
     }
 
+    /// Sends commands pipelined on one connection, opening one if needed: one
+    /// round trip however many there are.
+    ///
+    /// - Parameter commands: The commands, in order.
+    /// - Returns: Their replies, in the same order; error replies from Redis are
+    ///   returned, not thrown.
+    /// - Throws: As ``send(_:)``, for the first command that got no reply.
+    func send(_ commands: [RESPCommand]) async throws -> [RESPValue] {
+        guard !commands.isEmpty else { return [] }
+        let connection = try await lease()
+        let replies = commands.map { connection.submit($0) }
+        var values: [RESPValue] = []
+        values.reserveCapacity(replies.count)
+        for reply in replies {
+            values.append(try await reply.get())
+        }
+        return values
+    }
+
     /// Returns a connection to send on.
     func lease() async throws(PoolError) -> RESPConnection {
         switch decide() {
