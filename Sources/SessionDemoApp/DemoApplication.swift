@@ -1,45 +1,30 @@
+import HTTPTypes
 public import Hummingbird
 public import Logging
+import NIOCore
+import ServiceLifecycle
+public import SessionDemoSupport
 public import SessionKit
 public import SessionKitHummingbird
-import ServiceLifecycle
 
 /// Builds the demo: a Hummingbird app with HTML pages and a JSON API on SessionKit.
+///
+/// The routes, their bodies and the store set-up come from `SessionDemoSupport`,
+/// shared with `session-demo-vapor`; this type only registers them with Hummingbird.
 public enum DemoApplication {
-    /// Builds the application described by `configuration`, with its store's sweep as a service.
+    /// Builds the application described by `configuration`, with its store's background work as services.
     ///
     /// - Parameters:
     ///   - configuration: The demo's settings.
     ///   - logger: The app's logger.
     /// - Returns: The application, ready to `runService()`.
     /// - Throws: ``SessionConfigurationError`` when the store cannot be set up (for example an unwritable `SESSION_FILE_PATH`).
-    public static func make(configuration: DemoConfiguration, logger: Logger) throws -> some ApplicationProtocol {
-        let engine: SessionEngine
-        var services: [any Service] = []
-        switch configuration.store {
-        case .memory:
-            let memory = try MemoryStore()
-            engine = try SessionEngine(store: memory, configuration: configuration.engine, logger: logger)
-            services.append(SessionStoreService(run: memory.run))
-        case .file:
-            let file: FileStore
-            do {
-                file = try FileStore(directory: configuration.filePath, logger: logger)
-            } catch let error as SessionConfigurationError {
-                throw SessionConfigurationError(setting: "SESSION_FILE_PATH", reason: error.reason)
-            }
-            engine = try SessionEngine(store: file, configuration: configuration.engine, logger: logger)
-            services.append(SessionStoreService(run: file.run))
-        case .cookie:
-            guard let keys = configuration.cookieKeys else {
-                throw SessionConfigurationError(setting: "SESSION_COOKIE_KEYS", reason: "SESSION_STORE=cookie needs a key ring")
-            }
-            engine = try SessionEngine(cookieStore: keys, configuration: configuration.engine, logger: logger)
-        }
+    public static func make(configuration: DemoConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+        let backend = try await DemoEngineFactory.make(configuration: configuration, logger: logger)
         return Application(
-            router: router(engine: engine),
+            router: router(engine: backend.engine),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "session-demo"),
-            services: services,
+            services: backend.backgroundTasks.map { SessionStoreService(run: $0) },
             logger: logger
         )
     }
@@ -50,8 +35,41 @@ public enum DemoApplication {
     public static func router(engine: SessionEngine) -> Router<BasicSessionKitRequestContext> {
         let router = Router(context: BasicSessionKitRequestContext.self)
         router.add(middleware: SessionKitMiddleware(engine: engine))
-        addJSONRoutes(to: router)
-        addHTMLRoutes(to: router)
+        for route in DemoRoutes.all {
+            add(route, to: router)
+        }
         return router
+    }
+
+    private static func add(_ route: DemoRoute, to router: Router<BasicSessionKitRequestContext>) {
+        guard let method = HTTPRequest.Method(route.method) else { preconditionFailure("invalid method \(route.method)") }
+        router.on(RouterPath(route.path), method: method) { request, context -> Response in
+            var body: [UInt8] = []
+            if route.readsBody {
+                do {
+                    body = Array(try await request.body.collect(upTo: DemoRoutes.maximumBodySize).readableBytesView)
+                } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+                    return response(.bodyTooLarge)
+                }
+            }
+            var parameters: [String: String] = [:]
+            for name in route.parameterNames {
+                parameters[name] = context.parameters.get(name)
+            }
+            return response(route.handle(DemoRequest(session: context.session, parameters: parameters, body: body)))
+        }
+    }
+
+    private static func response(_ demo: DemoResponse) -> Response {
+        var headers = HTTPFields()
+        for header in demo.headers {
+            guard let name = HTTPField.Name(header.name) else { continue }
+            headers.append(HTTPField(name: name, value: header.value))
+        }
+        return Response(
+            status: HTTPResponse.Status(code: demo.status),
+            headers: headers,
+            body: .init(byteBuffer: ByteBuffer(string: demo.body))
+        )
     }
 }

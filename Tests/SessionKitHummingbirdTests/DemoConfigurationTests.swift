@@ -1,5 +1,6 @@
 import Foundation
-import SessionDemoApp
+import Logging
+import SessionDemoSupport
 import SessionKit
 import Testing
 
@@ -13,6 +14,7 @@ import Testing
             #expect(configuration.engine.cookie.isSecure)
             #expect(configuration.engine.cookie.effectiveName == "__Host-sessionkit")
             #expect(configuration.engine.expiry == SessionExpiryPolicy())
+            #expect(configuration.logLevel == .info)
         }
     }
 
@@ -35,6 +37,7 @@ import Testing
             "SESSION_COOKIE_SECURE": "false",
             "CSRF_TRUSTED_ORIGINS": " https://admin.example.com, http://localhost:3000 ,,",
             "CSRF_MODE": "origin-only",
+            "LOG_LEVEL": "DEBUG",
         ])
 
         #expect(configuration.host == "0.0.0.0")
@@ -49,6 +52,7 @@ import Testing
         #expect(configuration.engine.cookie.effectiveName == "demo")
         #expect(configuration.engine.csrf.trustedOrigins == ["https://admin.example.com", "http://localhost:3000"])
         #expect(configuration.engine.csrf.mode == .originOnly)
+        #expect(configuration.logLevel == .debug)
     }
 
     @Test(arguments: [
@@ -121,6 +125,7 @@ import Testing
             Invalid(environment: ["SESSION_COOKIE_KEYS": "k1:c2hvcnQ="], setting: "SESSION_COOKIE_KEYS"),
             Invalid(environment: ["SESSION_COOKIE_KEYS": "k1:not base64!"], setting: "SESSION_COOKIE_KEYS"),
             Invalid(environment: ["CSRF_MODE": "off"], setting: "CSRF_MODE"),
+            Invalid(environment: ["LOG_LEVEL": "verbose"], setting: "LOG_LEVEL"),
             Invalid(environment: ["CSRF_TRUSTED_ORIGINS": "https://admin.example.com/"], setting: "CSRF_TRUSTED_ORIGINS"),
             Invalid(environment: ["CSRF_TRUSTED_ORIGINS": "admin.example.com"], setting: "CSRF_TRUSTED_ORIGINS"),
             Invalid(

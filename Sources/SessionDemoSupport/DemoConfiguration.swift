@@ -1,9 +1,11 @@
+public import Logging
 public import SessionKit
 
 /// The demo's settings, read from environment variables.
 ///
 /// Every variable is optional; an invalid value fails at start-up with a
-/// ``SessionConfigurationError`` naming the variable.
+/// ``SessionConfigurationError`` naming the variable. Both demos, `session-demo`
+/// (Hummingbird) and `session-demo-vapor`, read the same variables through it.
 public struct DemoConfiguration: Sendable {
     /// Which store keeps sessions.
     public enum StoreKind: String, Sendable, CaseIterable {
@@ -30,6 +32,8 @@ public struct DemoConfiguration: Sendable {
     /// `CSRF_TRUSTED_ORIGINS` (comma-separated full origins) and `CSRF_MODE`
     /// (`origin-and-token`, `origin-only`, `disabled`).
     public var engine: SessionEngine.Configuration = .init()
+    /// `LOG_LEVEL`: `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`. Default `info`.
+    public var logLevel: Logger.Level = .info
 
     /// The demo's defaults.
     public init() {}
@@ -95,6 +99,13 @@ public struct DemoConfiguration: Sendable {
                     reason: "must be origin-and-token, origin-only or disabled, got '\(mode)'"
                 )
             }
+        }
+        if let level = environment["LOG_LEVEL"] {
+            guard let value = Logger.Level(rawValue: level.lowercased()) else {
+                let choices = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                throw SessionConfigurationError(setting: "LOG_LEVEL", reason: "must be one of \(choices), got '\(level)'")
+            }
+            self.logLevel = value
         }
         // Re-throw the engine's own checks under the variable names the user wrote.
         do {

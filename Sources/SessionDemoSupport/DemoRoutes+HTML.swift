@@ -1,42 +1,44 @@
 import Foundation
-import HTTPTypes
-import Hummingbird
-import NIOCore
-import SessionKit
-import SessionKitHummingbird
+public import SessionKit
 
-extension DemoApplication {
-    static func addHTMLRoutes(to router: Router<BasicSessionKitRequestContext>) {
-        router.get("/") { _, context in
-            html(page(session: context.session))
-        }
-
-        router.post("login") { request, context in
-            let form = try await readForm(request)
-            let user = (form["user"] ?? "").trimmingCharacters(in: .whitespaces)
-            guard !user.isEmpty, user.count <= 64 else {
-                context.session.flash("error", "Enter a name of 1 to 64 characters.")
-                return redirect(to: "/")
-            }
-            context.session.regenerate()
-            context.session.put("user", .string(user))
-            context.session.flash("success", .string("Welcome, \(user)"))
-            return redirect(to: "/")
-        }
-
-        router.post("logout") { _, context in
-            context.session.invalidate()
-            context.session.flash("success", "You are signed out.")
-            return redirect(to: "/")
-        }
-
-        router.post("counter") { _, context in
-            context.session.increment("count")
-            return redirect(to: "/")
-        }
+extension DemoRoutes {
+    /// The HTML page and its forms; each form post answers `303` back to `/`.
+    static var html: [DemoRoute] {
+        [
+            DemoRoute("GET", "/") { request in
+                .html(page(session: request.session))
+            },
+            DemoRoute("POST", "/login", readsBody: true) { request in
+                let form = parseForm(request.body)
+                let user = (form["user"] ?? "").trimmingCharacters(in: .whitespaces)
+                guard !user.isEmpty, user.count <= 64 else {
+                    request.session.flash("error", "Enter a name of 1 to 64 characters.")
+                    return .redirect(to: "/")
+                }
+                request.session.regenerate()
+                request.session.put("user", .string(user))
+                request.session.flash("success", .string("Welcome, \(user)"))
+                return .redirect(to: "/")
+            },
+            DemoRoute("POST", "/logout") { request in
+                request.session.invalidate()
+                request.session.flash("success", "You are signed out.")
+                return .redirect(to: "/")
+            },
+            DemoRoute("POST", "/counter") { request in
+                request.session.increment("count")
+                return .redirect(to: "/")
+            },
+        ]
     }
 
-    static func page(session: RequestSession) -> String {
+    /// The demo's HTML page for `session`: flash messages, sign-in or sign-out, the counter.
+    ///
+    /// Every form carries a freshly masked CSRF token, so rendering it starts the session.
+    ///
+    /// - Parameter session: The request's session.
+    /// - Returns: The page.
+    public static func page(session: RequestSession) -> String {
         // Every form carries a freshly masked token.
         let token = escape(session.csrfToken())
         var body = "<h1>SessionKit demo</h1>\n"
@@ -95,10 +97,10 @@ extension DemoApplication {
             """
     }
 
-    static func readForm(_ request: Request) async throws -> [String: String] {
-        let buffer = try await request.body.collect(upTo: maximumBodySize)
+    /// The fields of an `application/x-www-form-urlencoded` body; the last of a repeated name wins.
+    static func parseForm(_ body: [UInt8]) -> [String: String] {
         var fields: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
+        for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let decode = { (text: Substring) in text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding }
             guard let name = decode(parts[0]) else { continue }
@@ -121,18 +123,5 @@ extension DemoApplication {
             }
         }
         return output
-    }
-
-    static func html(_ text: String) -> Response {
-        var headers = HTTPFields()
-        headers[.contentType] = "text/html; charset=utf-8"
-        headers[.cacheControl] = "no-store"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    static func redirect(to location: String) -> Response {
-        var headers = HTTPFields()
-        headers[.location] = location
-        return Response(status: .seeOther, headers: headers)
     }
 }

@@ -1,0 +1,29 @@
+/// The demo's routes: a JSON API under `/api` and a small HTML site, the same
+/// for `session-demo` (Hummingbird) and `session-demo-vapor`.
+///
+/// | Route | Answer |
+/// | --- | --- |
+/// | `GET /api/me` | `{"user": <name or null>}`; reading never starts a session |
+/// | `GET /api/csrf` | `{"token": "<masked token>"}`; starts the session |
+/// | `POST /api/login` | `{"user": "<1 to 64 characters>"}` → `{"ok": true}`; regenerates and flashes a welcome |
+/// | `POST /api/logout` | `{"ok": true}`; invalidates |
+/// | `GET /api/flash` | `{"success": <the flash or null>}` |
+/// | `GET`, `POST /api/counter` | `{"count": n}`; `POST` adds one |
+/// | `PUT`, `GET /api/values/{key}` | stores any JSON value under `values.{key}`, reads it back as `{"value": ...}` |
+/// | `GET /` and `POST /login`, `/logout`, `/counter` | the HTML page and its forms (303 back to `/`) |
+///
+/// Bad JSON is `400 {"error": "..."}`; a body over ``maximumBodySize`` is `413`.
+public enum DemoRoutes {
+    /// The largest body a route reads.
+    public static let maximumBodySize = 64 * 1024
+
+    /// Every route, JSON first.
+    public static var all: [DemoRoute] { json + html }
+
+    /// Values from `/api/values/{key}` live in their own namespace, so a client cannot overwrite `user`.
+    ///
+    /// - Parameter key: The key from the path.
+    /// - Returns: The session key, `values.<key>`.
+    public static func valueKey(_ key: String) -> String { "values." + key }
+
+}

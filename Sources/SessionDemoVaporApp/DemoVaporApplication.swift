@@ -1,0 +1,80 @@
+public import SessionDemoSupport
+public import SessionKit
+import SessionKitVapor
+public import Vapor
+
+/// Builds `session-demo-vapor`: the same HTML pages and JSON API as the
+/// Hummingbird demo, on Vapor.
+///
+/// The routes, their bodies and the store set-up come from `SessionDemoSupport`,
+/// shared with `session-demo`; this type only registers them with Vapor.
+public enum DemoVaporApplication {
+    /// Configures `app` as the demo: the configured store and engine, the store's
+    /// background work, the middleware, the routes, and `HOST` and `PORT`.
+    ///
+    /// - Parameters:
+    ///   - app: The application to configure.
+    ///   - configuration: The demo's settings.
+    /// - Throws: ``SessionConfigurationError`` when the store cannot be set up (for example an unwritable `SESSION_FILE_PATH`).
+    public static func configure(_ app: Application, configuration: DemoConfiguration) async throws {
+        let backend = try await DemoEngineFactory.make(configuration: configuration, logger: app.logger)
+        app.http.server.configuration.hostname = configuration.host
+        app.http.server.configuration.port = configuration.port
+        app.http.server.configuration.serverName = "session-demo"
+        for run in backend.backgroundTasks {
+            app.lifecycle.use(SessionStoreLifecycleHandler(run: run))
+        }
+        routes(app, engine: backend.engine)
+    }
+
+    /// Sets `engine` as the app's SessionKit engine, installs the middleware and
+    /// registers the demo's routes; for tests and for ``configure(_:configuration:)``.
+    ///
+    /// - Parameters:
+    ///   - app: The application.
+    ///   - engine: The session engine.
+    public static func routes(_ app: Application, engine: SessionEngine) {
+        app.sessionKit.engine = engine
+        app.middleware.use(app.sessionKit.middleware)
+        for route in DemoRoutes.all {
+            add(route, to: app)
+        }
+    }
+
+    private static func add(_ route: DemoRoute, to app: Application) {
+        // Routes that read the body stream it, so the demo's own limit applies, not Vapor's default.
+        let strategy: HTTPBodyStreamStrategy = route.readsBody ? .stream : .collect
+        app.on(HTTPMethod(rawValue: route.method), route.path.pathComponents, body: strategy) { req async throws -> Response in
+            var body: [UInt8] = []
+            if route.readsBody {
+                let buffer: ByteBuffer?
+                do {
+                    // Vapor refuses a body of `max` bytes or more, hence the `+ 1`.
+                    buffer = try await req.body.collect(max: DemoRoutes.maximumBodySize + 1).get()
+                } catch let error as any AbortError where error.status == .payloadTooLarge {
+                    return response(.bodyTooLarge)
+                }
+                // A body that arrived whole, or that the middleware collected, skips `collect`'s limit.
+                guard (buffer?.readableBytes ?? 0) <= DemoRoutes.maximumBodySize else { return response(.bodyTooLarge) }
+                body = buffer.map { Array($0.readableBytesView) } ?? []
+            }
+            return respond(route, req, body: body)
+        }
+    }
+
+    private static func respond(_ route: DemoRoute, _ req: Request, body: [UInt8]) -> Response {
+        var parameters: [String: String] = [:]
+        for name in route.parameterNames {
+            parameters[name] = req.parameters.get(name)
+        }
+        return response(route.handle(DemoRequest(session: req.sessionKit, parameters: parameters, body: body)))
+    }
+
+    private static func response(_ demo: DemoResponse) -> Response {
+        var headers = HTTPHeaders()
+        for header in demo.headers {
+            headers.add(name: header.name, value: header.value)
+        }
+        return Response(status: HTTPResponseStatus(statusCode: demo.status), headers: headers, body: .init(string: demo.body))
+    }
+}

@@ -1,0 +1,395 @@
+"""One suite of end-to-end checks of the demos' JSON API, run against
+session-demo (Hummingbird) and session-demo-vapor (Vapor), each on the memory
+and the file store. Both demos must give the same statuses and bodies."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from conftest import DEMOS, Client, Demo, Response, demo_environment
+
+SESSION_COOKIE = "__Host-sessionkit"
+XSRF_COOKIE = "XSRF-TOKEN"
+JSON = {"Content-Type": "application/json"}
+
+
+def csrf_token(client: Client) -> str:
+    response = client.get("/api/csrf")
+    assert response.status == 200, response
+    return json.loads(response.body)["token"]
+
+
+def json_with(token: str) -> dict[str, str]:
+    return {**JSON, "X-CSRF-Token": token}
+
+
+def login(client: Client, user: str = "alice") -> None:
+    response = client.post("/api/login", body=json.dumps({"user": user}), headers=json_with(csrf_token(client)))
+    assert response.status == 200, response
+
+
+# Lazy sessions
+
+
+def test_me_is_null_and_sets_no_cookie_without_a_session(demo: Demo) -> None:
+    response = demo.client().get("/api/me")
+
+    assert response.status == 200
+    assert response.body == '{"user":null}'
+    assert response.header("Content-Type") == ["application/json; charset=utf-8"]
+    assert response.header("Set-Cookie") == []
+
+
+def test_csrf_starts_the_session_with_both_cookies(demo: Demo) -> None:
+    client = demo.client()
+    response = client.get("/api/csrf")
+
+    assert response.status == 200
+    assert len(json.loads(response.body)["token"]) == 86
+    cookies = {cookie.name: cookie for cookie in response.set_cookies}
+    assert set(cookies) == {SESSION_COOKIE, XSRF_COOKIE}
+    session = cookies[SESSION_COOKIE]
+    assert {"HttpOnly", "Secure", "SameSite=Lax", "Path=/"} <= set(session.attributes)
+    assert "HttpOnly" not in cookies[XSRF_COOKIE].attributes
+    assert response.header("Vary") == ["Cookie"]
+    assert 'no-cache="Set-Cookie"' in response.header("Cache-Control")
+
+    again = client.get("/api/me")
+    assert again.body == '{"user":null}'
+    assert again.header("Set-Cookie") == []
+
+
+# Login, flash, logout
+
+
+def test_login_then_me_then_flash_once(demo: Demo) -> None:
+    client = demo.client()
+    token = csrf_token(client)
+    anonymous = client.cookies[SESSION_COOKIE]
+
+    response = client.post("/api/login", body='{"user":"alice"}', headers=json_with(token))
+
+    assert response.status == 200
+    assert response.body == '{"ok":true}'
+    assert client.cookies[SESSION_COOKIE] != anonymous  # regenerated
+    assert client.get("/api/flash").body == '{"success":"Welcome, alice"}'
+    assert client.get("/api/flash").body == '{"success":null}'
+    assert client.get("/api/me").body == '{"user":"alice"}'
+
+
+def test_cookie_from_before_login_is_dead(demo: Demo) -> None:
+    client = demo.client()
+    token = csrf_token(client)
+    before = client.copy()
+
+    client.post("/api/login", body='{"user":"alice"}', headers=json_with(token))
+
+    assert before.get("/api/me").body == '{"user":null}'
+    assert client.get("/api/me").body == '{"user":"alice"}'
+
+
+def test_logout_forgets_the_user(demo: Demo) -> None:
+    client = demo.client()
+    login(client)
+
+    response = client.post("/api/logout", headers={"X-CSRF-Token": csrf_token(client)})
+
+    assert response.status == 200
+    assert response.body == '{"ok":true}'
+    assert client.get("/api/me").body == '{"user":null}'
+
+
+def test_cookie_replayed_after_logout_is_no_session(demo: Demo) -> None:
+    """Session replay: a cookie (and token) copied before logout is worthless after it."""
+    client = demo.client()
+    login(client)
+    token = csrf_token(client)
+    stolen = client.copy()
+
+    assert client.post("/api/logout", headers={"X-CSRF-Token": token}).status == 200
+
+    me = stolen.get("/api/me")
+    assert me.body == '{"user":null}'
+    assert all(cookie.is_removal for cookie in me.set_cookies)
+    counter = stolen.post("/api/counter", headers={"X-CSRF-Token": token})
+    assert counter.status == 403
+
+
+@pytest.mark.parametrize("body", ['{}', '{"user":5}', '{"user":""}', '["alice"]', '{"user":"' + "x" * 65 + '"}'])
+def test_login_with_a_bad_body_is_bad_request(demo: Demo, body: str) -> None:
+    client = demo.client()
+
+    response = client.post("/api/login", body=body, headers=json_with(csrf_token(client)))
+
+    assert response.status == 400
+    assert response.body == '{"error":"body must be {\\"user\\": \\"<1 to 64 characters>\\"}"}'
+    assert client.get("/api/me").body == '{"user":null}'
+
+
+# Counter and values
+
+
+def test_counter_starts_at_zero_and_post_adds_one(demo: Demo) -> None:
+    client = demo.client()
+    first = client.get("/api/counter")
+    assert first.body == '{"count":0}'
+    assert first.header("Set-Cookie") == []
+
+    token = csrf_token(client)
+    assert client.post("/api/counter", headers={"X-CSRF-Token": token}).body == '{"count":1}'
+    assert client.post("/api/counter", headers={"X-CSRF-Token": token}).body == '{"count":2}'
+    assert client.get("/api/counter").body == '{"count":2}'
+
+
+def test_values_round_trip_exactly_keeping_1_0_apart_from_1(demo: Demo) -> None:
+    client = demo.client()
+    token = csrf_token(client)
+    document = ('{"name":"Zoë 🌍 \\"quoted\\" \\\\ 日本","int":1,"one":1.0,"big":9007199254740993,'
+                '"pi":3.25,"flag":true,"none":null,"nested":{"list":[1,2.5,"x",null,false,{"deep":[[]]}],"empty":{}}}')
+
+    put = client.put("/api/values/prefs", body=document, headers=json_with(token))
+    assert put.status == 200
+    assert put.body == '{"ok":true}'
+
+    get = client.get("/api/values/prefs")
+    assert get.status == 200
+    assert '"one":1.0' in get.body
+    assert '"int":1,' in get.body or '"int":1}' in get.body
+    assert '"big":9007199254740993' in get.body
+    assert json.loads(get.body)["value"] == json.loads(document)
+
+
+def test_values_of_an_unknown_key_is_null(demo: Demo) -> None:
+    assert demo.client().get("/api/values/missing").body == '{"value":null}'
+
+
+def test_values_cannot_overwrite_the_user(demo: Demo) -> None:
+    client = demo.client()
+    login(client)
+
+    client.put("/api/values/user", body='"mallory"', headers=json_with(csrf_token(client)))
+
+    assert client.get("/api/me").body == '{"user":"alice"}'
+    assert client.get("/api/values/user").body == '{"value":"mallory"}'
+
+
+def test_invalid_json_is_bad_request(demo: Demo) -> None:
+    client = demo.client()
+    token = csrf_token(client)
+
+    response = client.put("/api/values/prefs", body='{"unterminated": [1, 2', headers=json_with(token))
+
+    assert response.status == 400
+    assert response.header("Content-Type") == ["application/json; charset=utf-8"]
+    assert json.loads(response.body)["error"].startswith("request body is not valid JSON: ")
+    assert client.get("/api/values/prefs").body == '{"value":null}'
+
+
+def test_body_over_64_kib_is_payload_too_large(demo: Demo) -> None:
+    client = demo.client()
+    token = csrf_token(client)
+
+    exact = client.put("/api/values/big", body='"' + "x" * (64 * 1024 - 2) + '"', headers=json_with(token))
+    over = client.put("/api/values/big", body='"' + "x" * (64 * 1024 - 1) + '"', headers=json_with(token))
+
+    assert exact.status == 200
+    assert over.status == 413
+    assert over.body == '{"error":"request body larger than 65536 bytes"}'
+
+
+# CSRF
+
+
+def test_post_without_token_is_forbidden(demo: Demo) -> None:
+    client = demo.client()
+    csrf_token(client)
+
+    response = client.post("/api/counter")
+
+    assert response.status == 403
+    assert response.body == "missing CSRF token\n"
+    assert response.header("Content-Type") == ["text/plain; charset=utf-8"]
+    assert response.header("Cache-Control") == ["no-store"]
+    assert response.header("Set-Cookie") == []
+    assert client.get("/api/counter").body == '{"count":0}'
+
+
+def test_refusal_is_json_when_the_client_accepts_json(demo: Demo) -> None:
+    client = demo.client()
+    csrf_token(client)
+
+    response = client.post("/api/counter", headers={"Accept": "application/json"})
+
+    assert response.status == 403
+    assert response.body == '{"error":"missing CSRF token"}'
+    assert response.header("Content-Type") == ["application/json; charset=utf-8"]
+
+
+def test_another_sessions_token_is_a_mismatch(demo: Demo) -> None:
+    attacker, victim = demo.client(), demo.client()
+    token = csrf_token(attacker)
+    csrf_token(victim)
+
+    response = victim.post("/api/counter", headers={"X-CSRF-Token": token})
+
+    assert response.status == 403
+    assert response.body == "CSRF token mismatch\n"
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "cross-site"}, {"Origin": "http://evil.example"}],
+                         ids=["sec-fetch-site", "origin"])
+def test_cross_origin_post_is_forbidden_even_with_a_valid_token(demo: Demo, headers: dict[str, str]) -> None:
+    client = demo.client()
+    token = csrf_token(client)
+
+    response = client.post("/api/counter", headers={"X-CSRF-Token": token, **headers})
+
+    assert response.status == 403
+    assert response.body == "cross-origin request refused\n"
+    assert client.get("/api/counter").body == '{"count":0}'
+
+
+def test_same_origin_post_passes(demo: Demo) -> None:
+    client = demo.client()
+    token = csrf_token(client)
+    headers = {"X-CSRF-Token": token, "Origin": demo.base, "Sec-Fetch-Site": "same-origin"}
+
+    assert client.post("/api/counter", headers=headers).body == '{"count":1}'
+
+
+def test_xsrf_cookie_echoed_in_a_header_passes(demo: Demo) -> None:
+    client = demo.client()
+    csrf_token(client)
+
+    response = client.post("/api/counter", headers={"X-XSRF-TOKEN": client.cookies[XSRF_COOKIE]})
+
+    assert response.body == '{"count":1}'
+
+
+def test_form_field_token_passes_and_the_handler_reads_the_form(demo: Demo) -> None:
+    client = demo.client()
+    token = csrf_token(client)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    # A body large enough to arrive in several reads, so Vapor streams it (the demo reads at most 64 KiB).
+    response = client.post("/login", body=f"_token={token}&user=Bob+Smith&pad=" + "x" * 60_000, headers=form)
+
+    assert response.status == 303
+    assert response.header("Location") == ["/"]
+    assert client.get("/api/me").body == '{"user":"Bob Smith"}'
+
+
+def test_form_without_token_is_forbidden(demo: Demo) -> None:
+    client = demo.client()
+    csrf_token(client)
+
+    response = client.post("/login", body="user=mallory", headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+    assert response.status == 403
+    assert response.body == "missing CSRF token\n"
+
+
+# Bad cookies
+
+
+@pytest.mark.parametrize("kind", ["garbage", "oversized", "repeated", "unknown"])
+def test_bad_cookie_is_no_session_and_never_a_server_error(demo: Demo, kind: str) -> None:
+    client = demo.client()
+    token = csrf_token(client)
+    client.post("/api/counter", headers={"X-CSRF-Token": token})
+    real = client.cookies[SESSION_COOKIE]
+    header = {
+        "garbage": f'=; ;;; {SESSION_COOKIE}=%00<script>!!==; other="; {SESSION_COOKIE}x={real}',
+        "oversized": f"{SESSION_COOKIE}={real}{'A' * 5000}",
+        "repeated": f"{SESSION_COOKIE}={real}; {SESSION_COOKIE}={real}",
+        "unknown": f"{SESSION_COOKIE}={'A' * 43}",
+    }[kind]
+
+    response = client.get("/api/counter", cookie_header=header)
+
+    assert response.status == 200
+    assert response.body == '{"count":0}'
+    assert all(cookie.is_removal for cookie in response.set_cookies)
+    assert client.get("/api/counter").body == '{"count":1}'
+
+
+# Start-up
+
+
+@pytest.mark.parametrize("name", list(DEMOS))
+@pytest.mark.parametrize("variable,settings", [
+    ("PORT", {"PORT": "abc"}),
+    ("SESSION_STORE", {"SESSION_STORE": "mongo"}),
+    ("CSRF_MODE", {"CSRF_MODE": "off"}),
+    ("SESSION_IDLE_TIMEOUT", {"SESSION_IDLE_TIMEOUT": "0"}),
+    ("LOG_LEVEL", {"LOG_LEVEL": "loud"}),
+    ("SESSION_FILE_PATH", {"SESSION_STORE": "file", "SESSION_FILE_PATH": "/proc/sessionkit-e2e"}),
+])
+def test_invalid_variable_exits_1_naming_it(name: str, variable: str, settings: dict[str, str], tmp_path) -> None:
+    env = demo_environment(**{"HOST": "127.0.0.1", "PORT": "0", "SESSION_STORE": "memory", **settings})
+
+    result = subprocess.run([DEMOS[name]], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode == 1, result.stderr
+    assert variable in result.stderr
+
+
+# The two demos side by side
+
+
+def transcript(client: Client) -> list[tuple]:
+    """A fixed conversation with a demo, reduced to what both demos must agree on."""
+    steps: list[Response] = []
+    steps.append(client.get("/api/me"))
+    steps.append(client.get("/api/csrf"))
+    token = json.loads(steps[-1].body)["token"]
+    steps.append(client.post("/api/counter"))
+    steps.append(client.post("/api/counter", headers={"Accept": "application/json"}))
+    steps.append(client.post("/api/counter", headers={"X-CSRF-Token": token}))
+    steps.append(client.post("/api/counter", headers={"X-CSRF-Token": token, "Sec-Fetch-Site": "cross-site"}))
+    steps.append(client.post("/api/login", body='{"user":""}', headers=json_with(token)))
+    steps.append(client.post("/api/login", body="user=alice", headers=json_with(token)))
+    steps.append(client.post("/api/login", body='{"user":"alice"}', headers=json_with(token)))
+    steps.append(client.get("/api/flash"))
+    steps.append(client.get("/api/flash"))
+    token = csrf_token(client)
+    steps.append(client.put("/api/values/doc", body='{"one":1.0,"n":1,"s":"é"}', headers=json_with(token)))
+    steps.append(client.put("/api/values/doc", body="{", headers=json_with(token)))
+    steps.append(client.get("/api/values/doc"))
+    steps.append(client.get("/"))
+    steps.append(client.post("/counter", body=f"_token={token}", headers={"Content-Type": "application/x-www-form-urlencoded"}))
+    steps.append(client.post("/api/logout", headers={"X-CSRF-Token": token}))
+    steps.append(client.get("/api/me"))
+    return [normalized(step) for step in steps]
+
+
+def normalized(response: Response) -> tuple:
+    def mask(text: str) -> str:
+        # Masked CSRF tokens (86 characters) differ on every response.
+        text = re.sub(r"[A-Za-z0-9_-]{86}", "<csrf>", text)
+        if not any("json" in value for value in response.header("Content-Type")):
+            return text
+        # Object members come in dictionary order, which differs between processes: compare
+        # the documents, keeping 1.0 apart from 1 (Python alone would call them equal).
+        document = json.loads(text, parse_float=lambda number: {"<double>": number})
+        return json.dumps(document, sort_keys=True, ensure_ascii=False)
+
+    cookies = [(c.name, bool(c.value) and not c.is_removal,
+                [a for a in c.attributes if not a.lower().startswith("expires=")]) for c in response.set_cookies]
+    return (response.status, response.header("Content-Type"), response.header("Location"),
+            response.header("Cache-Control"), response.header("Vary"), cookies, mask(response.body))
+
+
+def test_both_demos_answer_identically(demo_pair: tuple[Demo, Demo]) -> None:
+    hummingbird, vapor = demo_pair
+
+    expected = transcript(hummingbird.client())
+    actual = transcript(vapor.client())
+
+    for index, (left, right) in enumerate(zip(expected, actual)):
+        assert left == right, f"step {index}: session-demo {left} != session-demo-vapor {right}"
+    assert len(expected) == len(actual)
