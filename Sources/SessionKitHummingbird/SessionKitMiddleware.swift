@@ -31,14 +31,12 @@ public import SessionKit
 public struct SessionKitMiddleware<Context: SessionKitRequestContext>: RouterMiddleware {
     /// The engine that loads and commits sessions.
     public let engine: SessionEngine
-    private let csrfHeader: HTTPField.Name?
 
     /// Creates the middleware.
     ///
     /// - Parameter engine: The engine that loads and commits sessions.
     public init(engine: SessionEngine) {
         self.engine = engine
-        self.csrfHeader = HTTPField.Name(engine.configuration.csrf.headerName)
     }
 
     /// Loads the session, runs the rest of the chain, commits, and adds the session headers.
@@ -50,7 +48,7 @@ public struct SessionKitMiddleware<Context: SessionKitRequestContext>: RouterMid
         var context = context
         let session: RequestSession
         do {
-            session = try await engine.load(cookieHeader: request.headers.cookieHeader, client: client(of: request, context: context))
+            session = try await engine.load(cookieHeader: CookieHeader.joined(request.headers[values: .cookie]), client: client(of: request, context: context))
         } catch let error as SessionStoreError {
             return .sessionStoreUnavailable(error)
         }
@@ -73,15 +71,9 @@ extension SessionKitMiddleware {
     /// Runs the CSRF check; returns the refusal to send, or `nil` to go on.
     private func checkCSRF(_ request: inout Request, session: RequestSession) async throws -> Response? {
         let headers = request.headers
-        let csrfRequest = CSRFRequest(
-            method: request.method.rawValue,
-            path: request.uri.path,
-            host: request.head.authority,
-            origin: headers[.origin],
-            secFetchSite: headers[.secFetchSite],
-            headerToken: csrfHeader.flatMap { headers[$0] } ?? headers[.xsrfToken],
-            contentType: headers[.contentType]
-        )
+        let csrfRequest = engine.csrfRequest(method: request.method.rawValue, path: request.uri.path, host: request.head.authority) {
+            HTTPField.Name($0).flatMap { headers[$0] }
+        }
         var formBody: [UInt8]?
         if engine.csrfNeedsFormBody(csrfRequest) {
             do {
@@ -109,22 +101,7 @@ extension SessionKitMiddleware {
     }
 }
 
-extension HTTPField.Name {
-    static let secFetchSite = HTTPField.Name("Sec-Fetch-Site")!
-    static let xsrfToken = HTTPField.Name("X-XSRF-TOKEN")!
-}
-
 extension HTTPFields {
-    /// Every Cookie header line, joined as one header (HTTP/2 sends one line per cookie).
-    var cookieHeader: String? {
-        let lines = self[values: .cookie]
-        switch lines.count {
-        case 0: return nil
-        case 1: return lines[0]
-        default: return lines.joined(separator: "; ")
-        }
-    }
-
     mutating func appendSessionHeaders(_ headers: [(name: String, value: String)]) {
         for header in headers {
             guard let name = HTTPField.Name(header.name) else { continue }
@@ -134,36 +111,24 @@ extension HTTPFields {
 }
 
 extension Response {
-    /// `403` (or `413`) with a short body saying why, JSON when the client accepts JSON.
+    /// `403` (or `413`) with a short body saying why, as the engine words it.
     static func csrfRefused(_ error: CSRFError, request: Request) -> Response {
-        var headers = HTTPFields()
-        headers[.cacheControl] = "no-store"
-        let body: String
-        if request.headers[values: .accept].contains(where: { $0.contains("application/json") || $0.contains("+json") }) {
-            headers[.contentType] = "application/json; charset=utf-8"
-            body = "{\"error\":\"\(error.message)\"}"
-        } else {
-            headers[.contentType] = "text/plain; charset=utf-8"
-            body = error.message + "\n"
-        }
-        return Response(
-            status: HTTPResponse.Status(code: error.status),
-            headers: headers,
-            body: .init(byteBuffer: ByteBuffer(string: body))
-        )
+        Response(error.response(acceptHeaders: request.headers[values: .accept]))
     }
 
-    /// `503` with a short text body naming the store, for a ``SessionStoreError``.
+    /// `503` with a short text body naming the store, as the engine words it.
     static func sessionStoreUnavailable(_ error: SessionStoreError) -> Response {
+        Response(error.response)
+    }
+
+    /// Copies an engine response across.
+    init(_ response: SessionErrorResponse) {
         var headers = HTTPFields()
-        headers[.contentType] = "text/plain; charset=utf-8"
-        headers[.retryAfter] = "1"
-        headers[.cacheControl] = "no-store"
-        let body = error.responseMessage + "\n"
-        return Response(
-            status: .serviceUnavailable,
+        headers.appendSessionHeaders(response.headers)
+        self.init(
+            status: HTTPResponse.Status(code: response.status),
             headers: headers,
-            body: .init(byteBuffer: ByteBuffer(string: body))
+            body: .init(byteBuffer: ByteBuffer(string: response.body))
         )
     }
 }

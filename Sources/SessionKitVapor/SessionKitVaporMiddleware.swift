@@ -52,7 +52,7 @@ public struct SessionKitVaporMiddleware: AsyncMiddleware {
     public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         let session: RequestSession
         do {
-            session = try await engine.load(cookieHeader: request.headers.sessionKitCookieHeader, client: client(of: request))
+            session = try await engine.load(cookieHeader: CookieHeader.joined(request.headers[.cookie]), client: client(of: request))
         } catch let error as SessionStoreError {
             return .sessionStoreUnavailable(error)
         }
@@ -76,15 +76,9 @@ extension SessionKitVaporMiddleware {
     /// Runs the CSRF check; returns the refusal to send, or `nil` to go on.
     private func checkCSRF(_ request: Request, session: RequestSession) async throws -> Response? {
         let headers = request.headers
-        let csrfRequest = CSRFRequest(
-            method: request.method.rawValue,
-            path: request.url.path,
-            host: headers.first(name: .host),
-            origin: headers.first(name: .origin),
-            secFetchSite: headers.first(name: "Sec-Fetch-Site"),
-            headerToken: headers.first(name: engine.configuration.csrf.headerName) ?? headers.first(name: "X-XSRF-TOKEN"),
-            contentType: headers.first(name: .contentType)
-        )
+        let csrfRequest = engine.csrfRequest(method: request.method.rawValue, path: request.url.path, host: headers.first(name: .host)) {
+            headers.first(name: $0)
+        }
         var formBody: [UInt8]?
         if engine.csrfNeedsFormBody(csrfRequest) {
             let limit = engine.configuration.csrf.maximumFormBodySize
@@ -117,40 +111,21 @@ extension SessionKitVaporMiddleware {
     }
 }
 
-extension HTTPHeaders {
-    /// Every Cookie header line, joined as one header (HTTP/2 sends one line per cookie).
-    var sessionKitCookieHeader: String? {
-        let lines = self[.cookie]
-        switch lines.count {
-        case 0: return nil
-        case 1: return lines[0]
-        default: return lines.joined(separator: "; ")
-        }
-    }
-}
-
 extension Response {
-    /// `403` (or `413`) with a short body saying why, JSON when the client accepts JSON.
+    /// `403` (or `413`) with a short body saying why, as the engine words it.
     static func csrfRefused(_ error: CSRFError, request: Request) -> Response {
-        var headers = HTTPHeaders()
-        headers.replaceOrAdd(name: .cacheControl, value: "no-store")
-        let body: String
-        if request.headers[.accept].contains(where: { $0.contains("application/json") || $0.contains("+json") }) {
-            headers.replaceOrAdd(name: .contentType, value: "application/json; charset=utf-8")
-            body = "{\"error\":\"\(error.message)\"}"
-        } else {
-            headers.replaceOrAdd(name: .contentType, value: "text/plain; charset=utf-8")
-            body = error.message + "\n"
-        }
-        return Response(status: HTTPResponseStatus(statusCode: error.status), headers: headers, body: .init(string: body))
+        Response(error.response(acceptHeaders: request.headers[.accept]))
     }
 
-    /// `503` with a short text body naming the store, for a ``SessionStoreError``.
+    /// `503` with a short text body naming the store, as the engine words it.
     static func sessionStoreUnavailable(_ error: SessionStoreError) -> Response {
+        Response(error.response)
+    }
+
+    /// Copies an engine response across.
+    convenience init(_ response: SessionErrorResponse) {
         var headers = HTTPHeaders()
-        headers.replaceOrAdd(name: .contentType, value: "text/plain; charset=utf-8")
-        headers.replaceOrAdd(name: .retryAfter, value: "1")
-        headers.replaceOrAdd(name: .cacheControl, value: "no-store")
-        return Response(status: .serviceUnavailable, headers: headers, body: .init(string: error.responseMessage + "\n"))
+        for header in response.headers { headers.add(name: header.name, value: header.value) }
+        self.init(status: HTTPResponseStatus(statusCode: response.status), headers: headers, body: .init(string: response.body))
     }
 }

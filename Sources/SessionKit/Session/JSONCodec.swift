@@ -38,7 +38,8 @@ enum JSONCodec {
         case .object(let members):
             output.append(UInt8(ascii: "{"))
             var first = true
-            for (key, member) in members {
+            // Keys in order, so the same value always encodes to the same bytes.
+            for (key, member) in members.sorted(by: { $0.key < $1.key }) {
                 if !first { output.append(UInt8(ascii: ",")) }
                 first = false
                 writeString(key, into: &output)
