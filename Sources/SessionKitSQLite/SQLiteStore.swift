@@ -212,7 +212,7 @@ public final class SQLiteStore: SessionStore {
             "Deleting an unreadable session row",
             metadata: [
                 "sessionkit.store": "\(name)",
-                "sessionkit.key": "\(key.hex)",
+                "sessionkit.session": "\(key.fingerprint)",
                 "sessionkit.reason": "a column holds a value of the wrong type",
             ]
         )

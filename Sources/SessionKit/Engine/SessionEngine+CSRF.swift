@@ -21,9 +21,12 @@ extension SessionEngine {
     ///   - formBody: The body bytes, when ``csrfNeedsFormBody(_:)`` asked for them.
     /// - Returns: `nil` when the request may proceed; otherwise why it is refused.
     ///   A refused request must not reach the handler, and its session must not be committed.
+    ///   A refusal is logged at notice with `sessionkit.reason` and counted in
+    ///   `sessionkit_csrf_refusals_total{reason}`; the submitted token is never logged.
     public func checkCSRF(_ request: CSRFRequest, session: RequestSession, formBody: [UInt8]?) -> CSRFError? {
         guard let failure = csrf.check(request, session: session, formBody: formBody) else { return nil }
-        logger.info(
+        metrics.recordCSRFRefusal(failure.code)
+        logger.notice(
             "request refused by CSRF protection",
             metadata: [
                 "sessionkit.reason": "\(failure.code)",
@@ -36,10 +39,16 @@ extension SessionEngine {
 
     /// The form-too-large refusal, for adapters whose body read hit ``CSRFConfiguration/maximumFormBodySize``.
     public func csrfFormTooLarge(_ request: CSRFRequest) -> CSRFError {
-        logger.info(
+        let failure = CSRFError(code: .formTooLarge)
+        metrics.recordCSRFRefusal(failure.code)
+        logger.notice(
             "request refused by CSRF protection",
-            metadata: ["sessionkit.reason": "formTooLarge", "sessionkit.csrf.path": "\(request.path)"]
+            metadata: [
+                "sessionkit.reason": "\(failure.code)",
+                "sessionkit.csrf.method": "\(request.method)",
+                "sessionkit.csrf.path": "\(request.path)",
+            ]
         )
-        return CSRFError(code: .formTooLarge)
+        return failure
     }
 }

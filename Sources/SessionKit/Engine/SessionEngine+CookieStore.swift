@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import Metrics
 
 extension SessionEngine {
     /// Creates an engine that keeps each session in its cookie, encrypted (see ``CookieStore``).
@@ -12,15 +13,25 @@ extension SessionEngine {
     ///   - cookieStore: The key ring.
     ///   - configuration: Cookie, timeouts and CSRF settings.
     ///   - clock: The clock for expiry.
-    ///   - logger: Where bad cookies (debug) and oversized sessions (error) are logged.
+    ///   - logger: Where bad cookies (debug), CSRF refusals (notice) and oversized
+    ///     sessions (error) are logged.
+    ///   - metricsFactory: Where the engine's counters and timers are made, once, here.
+    ///     Defaults to `MetricsSystem.factory`.
     /// - Throws: ``SessionConfigurationError`` naming the invalid setting.
     public init(
         cookieStore: CookieStore,
         configuration: Configuration = .init(),
         clock: any SessionClock = SystemSessionClock(),
-        logger: Logger = Logger(label: "sessionkit")
+        logger: Logger = Logger(label: "sessionkit"),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws(SessionConfigurationError) {
-        try self.init(backend: .cookie(cookieStore), configuration: configuration, clock: clock, logger: logger)
+        try self.init(
+            backend: .cookie(cookieStore),
+            configuration: configuration,
+            clock: clock,
+            logger: logger,
+            metricsFactory: metricsFactory
+        )
     }
 
     /// The longest `Set-Cookie` line browsers keep; longer ones are dropped silently.
@@ -44,15 +55,17 @@ extension SessionEngine {
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         if expiresAt <= now || configuration.expiry.isPastAbsoluteTimeout(createdAt: createdAt, now: now) {
             logger.debug("expired session cookie ignored", metadata: ["sessionkit.reason": "expired-cookie"])
+            metrics.expired.increment()
             return newSession(now: now, hadCookie: true, client: client)
         }
         if let owner = payload.owner, let ownerEpoch = cookieStore.ownerEpoch {
-            let current = try await perform("owner-epoch", { try await ownerEpoch(owner) })
+            let current = try await perform(.ownerEpoch) { try await ownerEpoch(owner) }
             guard current <= payload.ownerEpoch ?? 0 else {
                 logger.debug("session cookie older than its owner's epoch ignored", metadata: ["sessionkit.reason": "revoked-cookie"])
                 return newSession(now: now, hadCookie: true, client: client)
             }
         }
+        metrics.loaded.increment()
         return RequestSession(
             origin: .init(payload: payload, hadCookie: true, sealedExpiresAt: expiresAt, client: client),
             createdAt: payload.createdAt
@@ -71,27 +84,33 @@ extension SessionEngine {
         }
         if let owner = payload.owner, owner != origin.payload?.owner || payload.ownerEpoch == nil, let ownerEpoch = cookieStore.ownerEpoch {
             // Binding to an owner seals the owner's current epoch into the cookie.
-            payload.ownerEpoch = try await perform("owner-epoch", { try await ownerEpoch(owner) })
+            payload.ownerEpoch = try await perform(.ownerEpoch) { try await ownerEpoch(owner) }
         }
         let loadedPayload = snapshot.isInvalidated ? nil : origin.payload
         let isLoaded = loadedPayload != nil && origin.sealedExpiresAt != nil
-        if snapshot.isInvalidated { payload.createdAt = now.timeIntervalSince1970 }
+        if snapshot.isInvalidated {
+            payload.createdAt = now.timeIntervalSince1970
+            // The loaded session ends here, whether or not a fresh one replaces it.
+            if origin.payload != nil && origin.sealedExpiresAt != nil { metrics.deleted.increment() }
+        }
 
         let isChanged = !snapshot.operations.isEmpty || payload.hasFlashToAge || snapshot.isRegenerated || snapshot.isInvalidated
         if !isChanged {
             guard isLoaded, let sealedExpiresAt = origin.sealedExpiresAt else {
-                return snapshot.isExplicitlyStarted ? try seal(payload, into: cookieStore, now: now, action: .created, isNew: true) : .init(action: .none)
+                guard snapshot.isExplicitlyStarted else { return SessionCommitResult(action: .none) }
+                return try await seal(payload, into: cookieStore, now: now, action: .created, isNew: true)
             }
             let createdAt = Date(timeIntervalSince1970: payload.createdAt)
             guard case .extended = configuration.expiry.validate(expiresAt: sealedExpiresAt, createdAt: createdAt, now: now) else {
                 return SessionCommitResult(action: .none, expiresAt: sealedExpiresAt)
             }
-            return try seal(payload, into: cookieStore, now: now, action: .touched, isNew: false)
+            return try await seal(payload, into: cookieStore, now: now, action: .touched, isNew: false)
         }
 
         payload.ageFlash()
         if payload.isEmpty && !snapshot.isExplicitlyStarted {
             let hadSession = isLoaded || (snapshot.isInvalidated && origin.hadCookie)
+            if isLoaded { metrics.deleted.increment() }
             return SessionCommitResult(action: snapshot.isInvalidated ? .invalidated : .deleted, setCookies: hadSession ? expiredCookies() : [])
         }
         let action: SessionCommitResult.Action
@@ -105,11 +124,31 @@ extension SessionEngine {
             action = .saved
         }
         let rotated = !isLoaded || payload.csrfSecret != loadedPayload?.csrfSecret
-        return try seal(payload, into: cookieStore, now: now, action: action, isNew: rotated)
+        return try await seal(payload, into: cookieStore, now: now, action: action, isNew: rotated)
     }
 
-    /// Seals `payload` into a session cookie (and, when `isNew`, a fresh `XSRF-TOKEN` cookie).
+    /// Seals `payload` into a session cookie (and, when `isNew`, a fresh `XSRF-TOKEN` cookie),
+    /// instrumented as the cookie store's `seal` operation, and counts the session by `action`.
     private func seal(
+        _ payload: SessionPayload,
+        into cookieStore: CookieStore,
+        now: Date,
+        action: SessionCommitResult.Action,
+        isNew: Bool
+    ) async throws -> SessionCommitResult {
+        let result = try await perform(.seal) {
+            try sealUninstrumented(payload, into: cookieStore, now: now, action: action, isNew: isNew)
+        }
+        switch action {
+        case .created, .regenerated, .invalidated: metrics.created.increment()
+        case .saved: metrics.saved.increment()
+        case .touched: metrics.touched.increment()
+        default: break
+        }
+        return result
+    }
+
+    private func sealUninstrumented(
         _ payload: SessionPayload,
         into cookieStore: CookieStore,
         now: Date,
@@ -133,10 +172,7 @@ extension SessionEngine {
         let cookie = configuration.cookie.sessionCookie(value: value, expiresAt: expiresAt, now: now)
         let lineLength = "Set-Cookie: ".utf8.count + cookie.utf8.count
         guard lineLength <= Self.maximumSetCookieLineLength else {
-            logger.error(
-                "session too large for the cookie store",
-                metadata: ["sessionkit.store": "cookie", "sessionkit.reason": "too-large", "sessionkit.size": "\(lineLength)"]
-            )
+            // Logged and counted by `perform`, whose error metadata carries this message and its size.
             throw SessionStoreError(
                 code: .tooLarge,
                 storeName: cookieStore.name,

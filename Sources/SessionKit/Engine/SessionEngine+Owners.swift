@@ -1,5 +1,6 @@
 public import Crypto
 public import Foundation
+import Metrics
 
 /// Which client details a new session records, for an owner's session list.
 ///
@@ -72,7 +73,7 @@ extension SessionEngine {
     public func sessions(of owner: String, current: RequestSession? = nil) async throws -> [SessionSummary] {
         let index = try ownerIndex()
         let now = clock.now()
-        let records = try await perform("list", { try await index.sessions(of: owner) })
+        let records = try await perform(.list) { try await index.sessions(of: owner) }
         let currentKey = current?.currentKey
         var summaries: [SessionSummary] = []
         for stored in records where stored.record.expiresAt > now {
@@ -110,9 +111,10 @@ extension SessionEngine {
     @discardableResult
     public func revokeSession(handle: String, of owner: String) async throws -> Bool {
         let index = try ownerIndex()
-        let records = try await perform("list", { try await index.sessions(of: owner) })
+        let records = try await perform(.list) { try await index.sessions(of: owner) }
         guard let target = records.first(where: { Self.handle(for: $0.record.key) == handle }) else { return false }
-        try await perform("delete", { try await index.delete(target.record.key) })
+        try await perform(.delete) { try await index.delete(target.record.key) }
+        metrics.deleted.increment()
         return true
     }
 
@@ -128,7 +130,9 @@ extension SessionEngine {
     public func revokeSessions(of owner: String, except current: RequestSession? = nil) async throws -> Int {
         let index = try ownerIndex()
         let keep = current?.currentKey
-        return try await perform("delete-owner", { try await index.deleteSessions(of: owner, except: keep) })
+        let revoked = try await perform(.deleteOwner) { try await index.deleteSessions(of: owner, except: keep) }
+        metrics.deleted.increment(by: revoked)
+        return revoked
     }
 
     /// The opaque handle of a session: 16 bytes of a SHA-256 over its key, base64url.

@@ -1,5 +1,6 @@
 public import Foundation
 public import Logging
+public import Metrics
 import Synchronization
 
 /// Loads a request's session before the handler and commits it after, doing
@@ -22,7 +23,19 @@ import Synchronization
 /// A session that another request deleted, invalidated or regenerated while
 /// this one ran is never brought back by this one's commit.
 ///
-/// It does not parse request bodies, check CSRF, or know any web framework.
+/// It does not parse request bodies or know any web framework; CSRF checks run
+/// only when an adapter asks (``checkCSRF(_:session:formBody:)``).
+///
+/// Observability: every store call gets a span `sessionkit.store.<operation>`
+/// (attributes `sessionkit.store` and `sessionkit.result`: `hit`, `miss`,
+/// `saved`, `conflict`, `ok` or `error`) and a recording of the timer
+/// `sessionkit_store_operation_duration{store, operation}`; failures are logged
+/// at error and counted in `sessionkit_store_errors_total{store, operation}`.
+/// The counters `sessionkit_sessions_{created,loaded,replays,deleted,expired,touched}_total`,
+/// `sessionkit_sessions_saved_total{result}` and `sessionkit_csrf_refusals_total{reason}`
+/// follow the sessions. No log line, metric or span carries a token; logs show at
+/// most a key's ``SessionKey/fingerprint``. An unchanged request inside the touch
+/// interval costs one store call, the load, and nothing at commit.
 ///
 /// ```swift
 /// let engine = try SessionEngine(store: MemoryStore())
@@ -123,6 +136,7 @@ public struct SessionEngine: Sendable {
     let clock: any SessionClock
     let logger: Logger
     let csrf: CSRFProtection
+    let metrics: SessionMetrics
 
     /// Creates an engine, validating its configuration.
     ///
@@ -130,24 +144,48 @@ public struct SessionEngine: Sendable {
     ///   - store: Where sessions are kept.
     ///   - configuration: Cookie, timeouts and retry settings.
     ///   - clock: The clock for expiry; inject a manual one in tests.
-    ///   - logger: Where store failures (error), conflicts and bad cookies (debug) are logged.
+    ///   - logger: Where store failures (error), CSRF refusals (notice), and conflicts
+    ///     and bad cookies (debug) are logged.
+    ///   - metricsFactory: Where the engine's counters and timers are made, once, here.
+    ///     Defaults to `MetricsSystem.factory`, so bootstrap the metrics system
+    ///     before creating the engine; pass a factory to keep tests apart.
     /// - Throws: ``SessionConfigurationError`` naming the invalid setting.
     public init(
         store: any SessionStore,
         configuration: Configuration = .init(),
         clock: any SessionClock = SystemSessionClock(),
-        logger: Logger = Logger(label: "sessionkit")
+        logger: Logger = Logger(label: "sessionkit"),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws(SessionConfigurationError) {
-        try self.init(backend: .server(store), configuration: configuration, clock: clock, logger: logger)
+        try self.init(
+            backend: .server(store),
+            configuration: configuration,
+            clock: clock,
+            logger: logger,
+            metricsFactory: metricsFactory
+        )
     }
 
-    init(backend: Backend, configuration: Configuration, clock: any SessionClock, logger: Logger) throws(SessionConfigurationError) {
+    init(
+        backend: Backend,
+        configuration: Configuration,
+        clock: any SessionClock,
+        logger: Logger,
+        metricsFactory: any MetricsFactory
+    ) throws(SessionConfigurationError) {
         try configuration.validate()
         self.backend = backend
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
         self.csrf = CSRFProtection(configuration: configuration.csrf)
+        let isCookieStore: Bool
+        let storeName: String
+        switch backend {
+        case .server(let store): (isCookieStore, storeName) = (false, store.name)
+        case .cookie(let store): (isCookieStore, storeName) = (true, store.name)
+        }
+        self.metrics = SessionMetrics(storeName: storeName, isCookieStore: isCookieStore, factory: metricsFactory)
     }
 
     // MARK: Load
@@ -184,22 +222,24 @@ public struct SessionEngine: Sendable {
         // The cookie store has no tokens: its sessions load only from the cookie itself.
         guard let token, case .server = backend else { return newSession(now: now, client: client) }
         let key = token.key
-        guard let stored = try await perform("load", { try await serverStore.load(key) }) else {
+        guard let stored = try await performLoad(key, from: serverStore) else {
             logger.debug("unknown or expired session id", metadata: ["sessionkit.reason": "unknown-session"])
             return newSession(now: now, hadCookie: true, client: client)
         }
         guard let payload = SessionPayload(decoding: stored.record.data) else {
             logger.warning(
                 "unreadable session record treated as no session",
-                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.key": "\(key.hex)"]
+                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.session": "\(key.fingerprint)"]
             )
             return newSession(now: now, hadCookie: true, client: client)
         }
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         if stored.record.expiresAt <= now || configuration.expiry.isPastAbsoluteTimeout(createdAt: createdAt, now: now) {
-            try await perform("delete", { try await serverStore.delete(key) })
+            try await perform(.delete) { try await serverStore.delete(key) }
+            metrics.expired.increment()
             return newSession(now: now, hadCookie: true, client: client)
         }
+        metrics.loaded.increment()
         return RequestSession(
             origin: .init(token: token, stored: stored, payload: payload, hadCookie: true, client: client),
             createdAt: payload.createdAt
@@ -295,7 +335,8 @@ public struct SessionEngine: Sendable {
         guard case .extended(let newExpiry) = configuration.expiry.validate(expiresAt: expiresAt, createdAt: createdAt, now: now) else {
             return SessionCommitResult(action: .none, token: loaded.token, expiresAt: expiresAt)
         }
-        try await perform("touch", { try await serverStore.touch(loaded.token.key, expiresAt: newExpiry) })
+        try await perform(.touch) { try await serverStore.touch(loaded.token.key, expiresAt: newExpiry) }
+        metrics.touched.increment()
         return SessionCommitResult(
             action: .touched,
             token: loaded.token,
@@ -322,7 +363,7 @@ public struct SessionEngine: Sendable {
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
         let record = SessionRecord(key: token.key, data: payload.encoded(), expiresAt: expiresAt, owner: payload.owner)
-        guard case .saved = try await perform("save", { try await serverStore.save(record, expecting: nil) }) else {
+        guard case .saved = try await performSave(record, expecting: nil, to: serverStore) else {
             // A fresh 256-bit token cannot collide; a store that says so is broken.
             throw SessionStoreError(
                 code: .unavailable,
@@ -330,6 +371,7 @@ public struct SessionEngine: Sendable {
                 message: "the store reported a conflict when creating a session under a new random id"
             )
         }
+        metrics.created.increment()
         var cookies = [configuration.cookie.sessionCookie(value: token.cookieValue, expiresAt: expiresAt, now: now)]
         cookies += xsrfCookie(secret: payload.csrfSecret, expiresAt: expiresAt, now: now)
         return SessionCommitResult(action: action, token: token, expiresAt: expiresAt, setCookies: cookies)
@@ -353,8 +395,9 @@ public struct SessionEngine: Sendable {
                 // does: a write that landed meanwhile is replayed on, not deleted with it.
                 let retired = SessionRecord(key: key, data: [], expiresAt: Date(timeIntervalSince1970: 0))
                 let expected = version
-                if case .saved = try await perform("save", { try await serverStore.save(retired, expecting: expected) }) {
-                    try await perform("delete", { try await serverStore.delete(key) })
+                if case .saved = try await performSave(retired, expecting: expected, to: serverStore) {
+                    try await perform(.delete) { try await serverStore.delete(key) }
+                    metrics.deleted.increment()
                     return SessionCommitResult(action: .deleted, setCookies: expiredCookies())
                 }
                 guard let fresh = try await reloadAfterConflict(key, attempt: &attempt) else {
@@ -369,7 +412,7 @@ public struct SessionEngine: Sendable {
             let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
             let record = SessionRecord(key: key, data: payload.encoded(), expiresAt: expiresAt, owner: payload.owner)
             let expected = version
-            switch try await perform("save", { try await serverStore.save(record, expecting: expected) }) {
+            switch try await performSave(record, expecting: expected, to: serverStore) {
             case .saved:
                 let moved = expiresAt.timeIntervalSince(loaded.stored.record.expiresAt) >= configuration.expiry.touchInterval.seconds
                 var cookies: [String] = []
@@ -407,7 +450,7 @@ public struct SessionEngine: Sendable {
         while true {
             let retired = SessionRecord(key: oldKey, data: [], expiresAt: Date(timeIntervalSince1970: 0))
             let expected = version
-            if case .saved = try await perform("save", { try await serverStore.save(retired, expecting: expected) }) { break }
+            if case .saved = try await performSave(retired, expecting: expected, to: serverStore) { break }
             guard let fresh = try await reloadAfterConflict(oldKey, attempt: &attempt) else {
                 return SessionCommitResult(action: .discarded)
             }
@@ -415,9 +458,10 @@ public struct SessionEngine: Sendable {
             for operation in operations { payload.apply(operation) }
             version = fresh.version
         }
-        try await perform("delete", { try await serverStore.delete(oldKey) })
+        try await perform(.delete) { try await serverStore.delete(oldKey) }
         payload.ageFlash()
         guard !payload.isEmpty else {
+            metrics.deleted.increment()
             return SessionCommitResult(action: .deleted, setCookies: expiredCookies())
         }
         // A regenerated session is a new login on this device: record the client afresh.
@@ -431,7 +475,8 @@ public struct SessionEngine: Sendable {
         now: Date
     ) async throws -> SessionCommitResult {
         if let token = origin.token, origin.stored != nil {
-            try await perform("delete", { try await serverStore.delete(token.key) })
+            try await perform(.delete) { try await serverStore.delete(token.key) }
+            metrics.deleted.increment()
         }
         var payload = snapshot.payload
         payload.createdAt = now.timeIntervalSince1970
@@ -467,7 +512,7 @@ public struct SessionEngine: Sendable {
         let ceiling = min(200 << min(attempt - 1, 10), 200_000)
         try await Task.sleep(for: .microseconds(Int.random(in: 0...ceiling)))
         let now = clock.now()
-        guard let fresh = try await perform("load", { try await serverStore.load(key) }),
+        guard let fresh = try await performLoad(key, from: serverStore),
             fresh.record.expiresAt > now,
             let payload = SessionPayload(decoding: fresh.record.data)
         else {
@@ -477,6 +522,7 @@ public struct SessionEngine: Sendable {
             )
             return nil
         }
+        metrics.replays.increment()
         return (payload, fresh.version)
     }
 
@@ -507,29 +553,6 @@ public struct SessionEngine: Sendable {
             cookies.append(configuration.cookie.expiredReadableCookie(name: configuration.csrf.cookieName))
         }
         return cookies
-    }
-
-    /// Runs a store call, wrapping any failure other than ``SessionStoreError``
-    /// with the store's name, and logging it.
-    func perform<T>(_ operation: String, _ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as SessionStoreError {
-            logger.error(
-                "session store \(operation) failed: \(error)",
-                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.reason": "\(error.code)"]
-            )
-            throw error
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            let wrapped = SessionStoreError(code: .unavailable, storeName: storeName, message: "\(operation) failed", cause: error)
-            logger.error(
-                "session store \(operation) failed: \(wrapped)",
-                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.reason": "\(wrapped.code)"]
-            )
-            throw wrapped
-        }
     }
 }
 

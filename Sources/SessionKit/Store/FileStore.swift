@@ -656,7 +656,7 @@ extension FileStore {
             "\(action) an unreadable session file",
             metadata: [
                 "sessionkit.store": "\(name)",
-                "sessionkit.key": "\(key.hex)",
+                "sessionkit.session": "\(key.fingerprint)",
                 "sessionkit.reason": "\(reason)",
             ]
         )

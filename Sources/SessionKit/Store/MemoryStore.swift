@@ -1,4 +1,5 @@
 public import Foundation
+public import Metrics
 import Synchronization
 
 /// A bounded, in-process session store for a single app server.
@@ -74,6 +75,8 @@ public final class MemoryStore: SessionOwnerIndex {
 
     private let clock: any SessionClock
     private let state: Mutex<State>
+    /// `sessionkit_memory_store_sessions`: the number of records held, set whenever it changes.
+    private let sizeGauge: Gauge
 
     /// Creates an empty store.
     ///
@@ -83,11 +86,14 @@ public final class MemoryStore: SessionOwnerIndex {
     /// - Parameters:
     ///   - configuration: The store's settings.
     ///   - clock: The source of the current time, used to decide expiry.
+    ///   - metricsFactory: Where the `sessionkit_memory_store_sessions` gauge is made.
+    ///     Defaults to `MetricsSystem.factory`.
     /// - Throws: ``SessionConfigurationError`` naming `MemoryStore.maximumSessions`
     ///   when it is below 1, or `MemoryStore.sweepInterval` when it is not positive.
     public init(
         configuration: Configuration = .init(),
-        clock: any SessionClock = SystemSessionClock()
+        clock: any SessionClock = SystemSessionClock(),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws(SessionConfigurationError) {
         guard configuration.maximumSessions >= 1 else {
             throw SessionConfigurationError(
@@ -104,6 +110,19 @@ public final class MemoryStore: SessionOwnerIndex {
         self.configuration = configuration
         self.clock = clock
         self.state = Mutex(State())
+        self.sizeGauge = Gauge(label: "sessionkit_memory_store_sessions", factory: metricsFactory)
+        sizeGauge.record(0)
+    }
+
+    /// Runs `body` under the lock and, when it changed the number of records,
+    /// sets the size gauge; under the lock, so concurrent changes report in order.
+    private func withStateRecordingSize<Result: Sendable>(_ body: (inout State) -> Result) -> Result {
+        state.withLock { state in
+            let before = state.entries.count
+            let result = body(&state)
+            if state.entries.count != before { sizeGauge.record(state.entries.count) }
+            return result
+        }
     }
 
     /// The number of records held, including expired ones not yet removed.
@@ -119,7 +138,7 @@ public final class MemoryStore: SessionOwnerIndex {
     public func load(_ key: SessionKey) async throws -> StoredSession? {
         let now = clock.now().timeIntervalSinceReferenceDate
         let packed = PackedKey(key)
-        return state.withLock { state -> StoredSession? in
+        return withStateRecordingSize { state -> StoredSession? in
             guard let entry = state.entries[packed] else { return nil }
             guard entry.expiresAt > now else {
                 state.remove(packed)
@@ -149,7 +168,7 @@ public final class MemoryStore: SessionOwnerIndex {
         let now = clock.now().timeIntervalSinceReferenceDate
         let packed = PackedKey(record.key)
         let maximum = configuration.maximumSessions
-        return state.withLock { state -> SessionSaveResult in
+        return withStateRecordingSize { state -> SessionSaveResult in
             if let existing = state.entries[packed] {
                 let isLive = existing.expiresAt > now
                 if isLive {
@@ -208,7 +227,7 @@ public final class MemoryStore: SessionOwnerIndex {
     /// - Parameter key: The hashed session id.
     public func delete(_ key: SessionKey) async throws {
         let packed = PackedKey(key)
-        state.withLock { state in
+        withStateRecordingSize { state in
             if state.remove(packed) != nil {
                 state.compactIfNeeded()
             }
@@ -223,7 +242,7 @@ public final class MemoryStore: SessionOwnerIndex {
     /// - Returns: The owner's live records and their versions; O(k) for `k` records of the owner.
     public func sessions(of owner: String) async throws -> [StoredSession] {
         let now = clock.now().timeIntervalSinceReferenceDate
-        return state.withLock { state -> [StoredSession] in
+        return withStateRecordingSize { state -> [StoredSession] in
             guard let keys = state.owners[owner] else { return [] }
             var live: [StoredSession] = []
             live.reserveCapacity(keys.count)
@@ -255,7 +274,7 @@ public final class MemoryStore: SessionOwnerIndex {
     public func deleteSessions(of owner: String, except key: SessionKey?) async throws -> Int {
         let now = clock.now().timeIntervalSinceReferenceDate
         let kept = key.map(PackedKey.init)
-        return state.withLock { state -> Int in
+        return withStateRecordingSize { state -> Int in
             guard let keys = state.owners[owner] else { return 0 }
             var deleted = 0
             for packed in keys where packed != kept {
@@ -272,7 +291,7 @@ public final class MemoryStore: SessionOwnerIndex {
     @discardableResult
     public func sweepExpired() -> Int {
         let now = clock.now().timeIntervalSinceReferenceDate
-        return state.withLock { state in
+        return withStateRecordingSize { state in
             let removed = state.removeExpired(now: now)
             state.compactIfNeeded()
             return removed
