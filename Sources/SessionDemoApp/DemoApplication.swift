@@ -36,12 +36,12 @@ public enum DemoApplication {
         let router = Router(context: BasicSessionKitRequestContext.self)
         router.add(middleware: SessionKitMiddleware(engine: engine))
         for route in DemoRoutes.all {
-            add(route, to: router)
+            add(route, to: router, engine: engine)
         }
         return router
     }
 
-    private static func add(_ route: DemoRoute, to router: Router<BasicSessionKitRequestContext>) {
+    private static func add(_ route: DemoRoute, to router: Router<BasicSessionKitRequestContext>, engine: SessionEngine) {
         guard let method = HTTPRequest.Method(route.method) else { preconditionFailure("invalid method \(route.method)") }
         router.on(RouterPath(route.path), method: method) { request, context -> Response in
             var body: [UInt8] = []
@@ -56,7 +56,8 @@ public enum DemoApplication {
             for name in route.parameterNames {
                 parameters[name] = context.parameters.get(name)
             }
-            return response(route.handle(DemoRequest(session: context.session, parameters: parameters, body: body)))
+            let demoRequest = DemoRequest(session: context.session, engine: engine, parameters: parameters, body: body)
+            return response(await route.handle(demoRequest))
         }
     }
 

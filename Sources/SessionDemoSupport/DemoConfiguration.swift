@@ -1,10 +1,14 @@
 public import Logging
 public import SessionKit
+import SessionKitPostgres
+import SessionKitRedis
 
 /// The demo's settings, read from environment variables.
 ///
-/// Every variable is optional; an invalid value fails at start-up with a
-/// ``SessionConfigurationError`` naming the variable. Both demos, `session-demo`
+/// Every variable is optional except the one the chosen store needs
+/// (`DATABASE_URL`, `REDIS_URL` or `SESSION_COOKIE_KEYS`); a missing or invalid
+/// value fails at start-up with a ``SessionConfigurationError`` naming the
+/// variable, never repeating a password. Both demos, `session-demo`
 /// (Hummingbird) and `session-demo-vapor`, read the same variables through it.
 public struct DemoConfiguration: Sendable {
     /// Which store keeps sessions.
@@ -13,6 +17,12 @@ public struct DemoConfiguration: Sendable {
         case memory
         /// ``FileStore``: one file per session, kept across restarts.
         case file
+        /// `SQLiteStore`: one database file, kept across restarts; the default.
+        case sqlite
+        /// `PostgresStore`: a table shared by every app server; needs `DATABASE_URL`.
+        case postgres
+        /// `RedisStore`: hashes shared by every app server; needs `REDIS_URL`.
+        case redis
         /// ``CookieStore``: the session sealed in its cookie; needs `SESSION_COOKIE_KEYS`.
         case cookie
     }
@@ -21,22 +31,48 @@ public struct DemoConfiguration: Sendable {
     public var host: String = "127.0.0.1"
     /// `PORT`: the port to listen on. Default `8080`; `0` picks a free one.
     public var port: Int = 8080
-    /// `SESSION_STORE`: `memory`, `file` or `cookie`. Default `file`.
-    public var store: StoreKind = .file
+    /// `SESSION_STORE`: `memory`, `file`, `sqlite`, `postgres`, `redis` or `cookie`. Default `sqlite`.
+    public var store: StoreKind = .sqlite
     /// `SESSION_FILE_PATH`: the file store's folder. Default `.sessionkit/sessions` in the working directory.
     public var filePath: String = ".sessionkit/sessions"
+    /// `SESSION_SQLITE_PATH`: the SQLite store's database file; its folder is created
+    /// if missing. Default `.sessionkit/sessions.sqlite` in the working directory.
+    public var sqlitePath: String = ".sessionkit/sessions.sqlite"
+    /// `DATABASE_URL`: the PostgreSQL store's server,
+    /// `postgres://user:password@host:port/database[?sslmode=disable]`.
+    /// Read, and required, only when ``store`` is ``StoreKind/postgres``.
+    public var databaseURL: String?
+    /// `REDIS_URL`: the Redis store's server, `redis://[user:password@]host[:port][/database]`.
+    /// Read, and required, only when ``store`` is ``StoreKind/redis``.
+    public var redisURL: String?
+    /// `SESSION_STORE_TIMEOUT`: how long one store operation may take, in whole
+    /// milliseconds, before the request gets `503`. The Redis store's command and
+    /// connect timeouts, the PostgreSQL store's operation timeout (and the client's
+    /// connect timeout), the SQLite store's busy timeout; the other stores have
+    /// none. `nil` keeps each store's default (2 s for Redis and PostgreSQL, 5 s
+    /// for SQLite).
+    public var storeTimeout: Duration?
     /// `SESSION_COOKIE_KEYS`: the cookie store's key ring, `id:base64key,...` newest first.
     public var cookieKeys: CookieStore?
     /// The engine's settings, from `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`,
     /// `SESSION_TOUCH_INTERVAL` (seconds), `SESSION_COOKIE_NAME`, `SESSION_COOKIE_SECURE`,
     /// `CSRF_TRUSTED_ORIGINS` (comma-separated full origins) and `CSRF_MODE`
     /// (`origin-and-token`, `origin-only`, `disabled`).
-    public var engine: SessionEngine.Configuration = .init()
+    public var engine: SessionEngine.Configuration = DemoConfiguration.defaultEngine
     /// `LOG_LEVEL`: `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`. Default `info`.
     public var logLevel: Logger.Level = .info
 
     /// The demo's defaults.
     public init() {}
+
+    /// The engine settings the demo starts from. Unlike the library, the demo records
+    /// the user agent (`SESSION_RECORD_USER_AGENT`, default true) to show devices on
+    /// its sessions page; the IP address stays off (`SESSION_RECORD_IP`, default false).
+    static var defaultEngine: SessionEngine.Configuration {
+        var configuration = SessionEngine.Configuration()
+        configuration.metadata.recordsUserAgent = true
+        return configuration
+    }
 
     /// Reads the settings from `environment`, validating each.
     ///
@@ -64,6 +100,44 @@ public struct DemoConfiguration: Sendable {
             guard !path.isEmpty else { throw SessionConfigurationError(setting: "SESSION_FILE_PATH", reason: "must not be empty") }
             self.filePath = path
         }
+        if let path = environment["SESSION_SQLITE_PATH"] {
+            guard !path.isEmpty else { throw SessionConfigurationError(setting: "SESSION_SQLITE_PATH", reason: "must not be empty") }
+            self.sqlitePath = path
+        }
+        if let text = environment["SESSION_STORE_TIMEOUT"] {
+            guard let value = Int(text), (1...Self.maximumStoreTimeoutMilliseconds).contains(value) else {
+                throw SessionConfigurationError(
+                    setting: "SESSION_STORE_TIMEOUT",
+                    reason: "must be a whole number of milliseconds from 1 to \(Self.maximumStoreTimeoutMilliseconds), got '\(text)'"
+                )
+            }
+            self.storeTimeout = .milliseconds(value)
+        }
+        // A URL is read only for the store that uses it: hosting platforms set
+        // DATABASE_URL for other purposes, in forms this demo need not understand.
+        switch store {
+        case .postgres:
+            guard let url = environment["DATABASE_URL"], !url.isEmpty else {
+                throw SessionConfigurationError(
+                    setting: "DATABASE_URL",
+                    reason: "SESSION_STORE=postgres needs the server's URL, e.g. postgres://user:password@127.0.0.1:5432/app?sslmode=disable"
+                )
+            }
+            // Parsed now so a bad URL fails at start-up; the error never quotes the password.
+            _ = try PostgresStore.clientConfiguration(url: url)
+            self.databaseURL = url
+        case .redis:
+            guard let url = environment["REDIS_URL"], !url.isEmpty else {
+                throw SessionConfigurationError(
+                    setting: "REDIS_URL",
+                    reason: "SESSION_STORE=redis needs the server's URL, e.g. redis://127.0.0.1:6379/0"
+                )
+            }
+            _ = try RedisStore.Configuration(url: url)
+            self.redisURL = url
+        case .memory, .file, .sqlite, .cookie:
+            break
+        }
         if let value = try Self.seconds(environment, "SESSION_IDLE_TIMEOUT") { engine.expiry.idleTimeout = value }
         if let value = try Self.seconds(environment, "SESSION_ABSOLUTE_TIMEOUT") { engine.expiry.absoluteTimeout = value }
         if let value = try Self.seconds(environment, "SESSION_TOUCH_INTERVAL", allowZero: true) { engine.expiry.touchInterval = value }
@@ -76,6 +150,8 @@ public struct DemoConfiguration: Sendable {
                 throw SessionConfigurationError(setting: "SESSION_COOKIE_SECURE", reason: "must be true or false, got '\(secure)'")
             }
         }
+        if let value = try Self.flag(environment, "SESSION_RECORD_USER_AGENT") { engine.metadata.recordsUserAgent = value }
+        if let value = try Self.flag(environment, "SESSION_RECORD_IP") { engine.metadata.recordsIPAddress = value }
         if let keyList = environment["SESSION_COOKIE_KEYS"] {
             cookieKeys = try CookieStore(keyList: keyList)
         }
@@ -112,6 +188,18 @@ public struct DemoConfiguration: Sendable {
             try engine.validate()
         } catch {
             throw SessionConfigurationError(setting: Self.variable(for: error.setting), reason: error.reason)
+        }
+    }
+
+    /// The largest `SESSION_STORE_TIMEOUT`: ten minutes.
+    static let maximumStoreTimeoutMilliseconds = 600_000
+
+    private static func flag(_ environment: [String: String], _ name: String) throws(SessionConfigurationError) -> Bool? {
+        guard let text = environment[name] else { return nil }
+        switch text.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw SessionConfigurationError(setting: name, reason: "must be true or false, got '\(text)'")
         }
     }
 

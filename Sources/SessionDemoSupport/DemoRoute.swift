@@ -5,7 +5,7 @@ public import SessionKit
 /// A demo registers every route of ``DemoRoutes/all`` with its framework,
 /// reads the body when ``readsBody`` says so (at most
 /// ``DemoRoutes/maximumBodySize`` bytes; more is answered with
-/// ``DemoResponse/bodyTooLarge``), calls ``handle`` and writes the
+/// ``DemoResponse/bodyTooLarge``), awaits ``handle`` and writes the
 /// ``DemoResponse`` back. So both demos serve the same routes with the same
 /// statuses and bodies by construction; only that translation is theirs.
 public struct DemoRoute: Sendable {
@@ -15,8 +15,8 @@ public struct DemoRoute: Sendable {
     public var path: String
     /// Whether the handler needs the request body.
     public var readsBody: Bool
-    /// Answers the request.
-    public var handle: @Sendable (DemoRequest) -> DemoResponse
+    /// Answers the request; it never throws, because each route words its own failures.
+    public var handle: @Sendable (DemoRequest) async -> DemoResponse
 
     /// Creates a route.
     ///
@@ -25,7 +25,12 @@ public struct DemoRoute: Sendable {
     ///   - path: The path with `:name` parameters.
     ///   - readsBody: Whether the handler needs the body.
     ///   - handle: Answers the request.
-    public init(_ method: String, _ path: String, readsBody: Bool = false, handle: @escaping @Sendable (DemoRequest) -> DemoResponse) {
+    public init(
+        _ method: String,
+        _ path: String,
+        readsBody: Bool = false,
+        handle: @escaping @Sendable (DemoRequest) async -> DemoResponse
+    ) {
         self.method = method
         self.path = path
         self.readsBody = readsBody
@@ -42,6 +47,9 @@ public struct DemoRoute: Sendable {
 public struct DemoRequest: Sendable {
     /// The request's session, from the framework's SessionKit middleware.
     public var session: RequestSession
+    /// The engine behind the middleware, for what reaches beyond this request's
+    /// session: listing and revoking the signed-in user's other sessions.
+    public var engine: SessionEngine
     /// The path parameters by name.
     public var parameters: [String: String]
     /// The body, when the route reads it; otherwise empty.
@@ -51,10 +59,12 @@ public struct DemoRequest: Sendable {
     ///
     /// - Parameters:
     ///   - session: The request's session.
+    ///   - engine: The engine that loaded `session`.
     ///   - parameters: The path parameters.
     ///   - body: The body bytes.
-    public init(session: RequestSession, parameters: [String: String] = [:], body: [UInt8] = []) {
+    public init(session: RequestSession, engine: SessionEngine, parameters: [String: String] = [:], body: [UInt8] = []) {
         self.session = session
+        self.engine = engine
         self.parameters = parameters
         self.body = body
     }
@@ -96,10 +106,12 @@ public struct DemoResponse: Sendable {
 
     /// An HTML page that no cache keeps.
     ///
-    /// - Parameter text: The page.
-    public static func html(_ text: String) -> DemoResponse {
+    /// - Parameters:
+    ///   - text: The page.
+    ///   - status: The status code. Default 200.
+    public static func html(_ text: String, status: Int = 200) -> DemoResponse {
         DemoResponse(
-            status: 200,
+            status: status,
             headers: [(name: "Content-Type", value: "text/html; charset=utf-8"), (name: "Cache-Control", value: "no-store")],
             body: text
         )

@@ -15,7 +15,8 @@ extension DemoRoutes {
                     request.session.flash("error", "Enter a name of 1 to 64 characters.")
                     return .redirect(to: "/")
                 }
-                request.session.regenerate()
+                // A new token, bound to the user: the session now shows in their list of sessions.
+                request.session.regenerate(owner: user)
                 request.session.put("user", .string(user))
                 request.session.flash("success", .string("Welcome, \(user)"))
                 return .redirect(to: "/")
@@ -41,17 +42,13 @@ extension DemoRoutes {
     public static func page(session: RequestSession) -> String {
         // Every form carries a freshly masked token.
         let token = escape(session.csrfToken())
-        var body = "<h1>SessionKit demo</h1>\n"
-        for (key, style) in [("success", "ok"), ("error", "err")] {
-            if let message = session.getFlash(key)?.stringValue {
-                body += "<p class=\"flash \(style)\" id=\"flash-\(key)\">\(escape(message))</p>\n"
-            }
-        }
+        var body = "<h1>SessionKit demo</h1>\n" + flashes(session: session)
         if let user = session.get("user")?.stringValue {
             body += """
                 <p id="user">Signed in as <strong>\(escape(user))</strong></p>
                 <form method="post" action="/logout"><input type="hidden" name="_token" value="\(token)">\
                 <button id="logout">Sign out</button></form>
+                <p><a href="/sessions" id="sessions-link">Your sessions</a>: every device signed in as you</p>
 
                 """
         } else {
@@ -84,17 +81,41 @@ extension DemoRoutes {
               }
             });
             </script>
-            <p><small>JSON API under <code>/api</code>: me, csrf, login, logout, flash, counter, values/{key}.</small></p>
+            <p><small>JSON API under <code>/api</code>: me, csrf, login, logout, flash, counter, values/{key}, sessions.</small></p>
 
             """
-        return """
-            <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><title>SessionKit demo</title>
-            <style>body{font:16px system-ui;margin:2rem auto;max-width:40rem}.ok{color:#060}.err{color:#a00}</style>
-            </head><body>
-            \(body)</body></html>
+        return document(title: "SessionKit demo", body: body)
+    }
 
-            """
+    /// The flash messages for this request, as paragraphs `#flash-success` and `#flash-error`.
+    ///
+    /// - Parameter session: The request's session; reading the flashes uses them up.
+    static func flashes(session: RequestSession) -> String {
+        var text = ""
+        for (key, style) in [("success", "ok"), ("error", "err")] {
+            if let message = session.getFlash(key)?.stringValue {
+                text += "<p class=\"flash \(style)\" id=\"flash-\(key)\">\(escape(message))</p>\n"
+            }
+        }
+        return text
+    }
+
+    /// A whole HTML document around `body`, with the demo's small style sheet.
+    ///
+    /// - Parameters:
+    ///   - title: The document's title (plain text).
+    ///   - body: The body's HTML.
+    static func document(title: String, body: String) -> String {
+        """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+        <style>body{font:16px system-ui;margin:2rem auto;max-width:40rem}.ok{color:#060}.err{color:#a00}\
+        table{border-collapse:collapse}td,th{padding:.25rem .5rem;text-align:left;vertical-align:top}\
+        tr.current{background:#eef6ee}td form{margin:0}time{white-space:nowrap}td.device{word-break:break-word}</style>
+        </head><body>
+        \(body)</body></html>
+
+        """
     }
 
     /// The fields of an `application/x-www-form-urlencoded` body; the last of a repeated name wins.

@@ -21,7 +21,8 @@ extension DemoRoutes {
                 guard case .string(let user)? = body.objectValue?["user"], !user.isEmpty, user.count <= 64 else {
                     return .json(["error": "body must be {\"user\": \"<1 to 64 characters>\"}"], status: 400)
                 }
-                request.session.regenerate()
+                // A new token, bound to the user: the session now shows in their list of sessions.
+                request.session.regenerate(owner: user)
                 request.session.put("user", .string(user))
                 request.session.flash("success", .string("Welcome, \(user)"))
                 return .json(["ok": true])

@@ -5,20 +5,27 @@
 /// | --- | --- |
 /// | `GET /api/me` | `{"user": <name or null>}`; reading never starts a session |
 /// | `GET /api/csrf` | `{"token": "<masked token>"}`; starts the session |
-/// | `POST /api/login` | `{"user": "<1 to 64 characters>"}` → `{"ok": true}`; regenerates and flashes a welcome |
+/// | `POST /api/login` | `{"user": "<1 to 64 characters>"}` → `{"ok": true}`; regenerates, binds the session to the user and flashes a welcome |
 /// | `POST /api/logout` | `{"ok": true}`; invalidates |
 /// | `GET /api/flash` | `{"success": <the flash or null>}` |
 /// | `GET`, `POST /api/counter` | `{"count": n}`; `POST` adds one |
 /// | `PUT`, `GET /api/values/{key}` | stores any JSON value under `values.{key}`, reads it back as `{"value": ...}` |
+/// | `GET /api/sessions` | the user's sessions: `{"sessions": [{"handle", "current", "createdAt", "lastSeenAt", "userAgent"}]}` |
+/// | `DELETE /api/sessions/{handle}` | `{"ok": true}` (the current handle signs this device out), or `404` |
+/// | `POST /api/sessions/revoke-others` | `{"ok": true, "revoked": n}`: signs out everywhere else |
 /// | `GET /` and `POST /login`, `/logout`, `/counter` | the HTML page and its forms (303 back to `/`) |
+/// | `GET /sessions` and `POST /sessions/revoke`, `/sessions/revoke-others` | "Your sessions" and its forms (303 back to `/sessions`) |
 ///
 /// Bad JSON is `400 {"error": "..."}`; a body over ``maximumBodySize`` is `413`.
+/// Without a signed-in user the session routes answer `401` (the pages redirect
+/// to `/`); on the cookie store, which keeps no list of sessions, `501`; when the
+/// store fails, `503`.
 public enum DemoRoutes {
     /// The largest body a route reads.
     public static let maximumBodySize = 64 * 1024
 
     /// Every route, JSON first.
-    public static var all: [DemoRoute] { json + html }
+    public static var all: [DemoRoute] { json + sessionsJSON + html + sessionsHTML }
 
     /// Values from `/api/values/{key}` live in their own namespace, so a client cannot overwrite `user`.
     ///

@@ -37,11 +37,11 @@ public enum DemoVaporApplication {
         app.sessionKit.engine = engine
         app.middleware.use(app.sessionKit.middleware)
         for route in DemoRoutes.all {
-            add(route, to: app)
+            add(route, to: app, engine: engine)
         }
     }
 
-    private static func add(_ route: DemoRoute, to app: Application) {
+    private static func add(_ route: DemoRoute, to app: Application, engine: SessionEngine) {
         // Routes that read the body stream it, so the demo's own limit applies, not Vapor's default.
         let strategy: HTTPBodyStreamStrategy = route.readsBody ? .stream : .collect
         app.on(HTTPMethod(rawValue: route.method), route.path.pathComponents, body: strategy) { req async throws -> Response in
@@ -58,16 +58,16 @@ public enum DemoVaporApplication {
                 guard (buffer?.readableBytes ?? 0) <= DemoRoutes.maximumBodySize else { return response(.bodyTooLarge) }
                 body = buffer.map { Array($0.readableBytesView) } ?? []
             }
-            return respond(route, req, body: body)
+            return await respond(route, req, engine: engine, body: body)
         }
     }
 
-    private static func respond(_ route: DemoRoute, _ req: Request, body: [UInt8]) -> Response {
+    private static func respond(_ route: DemoRoute, _ req: Request, engine: SessionEngine, body: [UInt8]) async -> Response {
         var parameters: [String: String] = [:]
         for name in route.parameterNames {
             parameters[name] = req.parameters.get(name)
         }
-        return response(route.handle(DemoRequest(session: req.sessionKit, parameters: parameters, body: body)))
+        return response(await route.handle(DemoRequest(session: req.sessionKit, engine: engine, parameters: parameters, body: body)))
     }
 
     private static func response(_ demo: DemoResponse) -> Response {

@@ -37,9 +37,23 @@ import Testing
         defer {
             if let directory { try? FileManager.default.removeItem(atPath: directory) }
         }
-        let engine = try SessionEngine(store: sessionStore, clock: clock)
+        try await withDemo(engine: try SessionEngine(store: sessionStore, configuration: Self.configuration, clock: clock), body)
+    }
+
+    /// Runs `body` against the demo's router on `engine`.
+    private func withDemo(
+        engine: SessionEngine,
+        _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
         let app = Application(router: DemoApplication.router(engine: engine))
         try await app.test(.router, body)
+    }
+
+    /// The engine settings of the demo: the defaults, recording the user agent for "Your sessions".
+    private static var configuration: SessionEngine.Configuration {
+        var configuration = SessionEngine.Configuration()
+        configuration.metadata.recordsUserAgent = true
+        return configuration
     }
 
     /// Gets a CSRF token from `GET /api/csrf`, starting the session.
@@ -50,15 +64,16 @@ import Testing
     }
 
     /// Signs in as `user` through the API, with a token from `GET /api/csrf`.
-    private func login(_ user: String, _ client: some TestClientProtocol, _ jar: inout CookieJar) async throws {
+    private func login(
+        _ user: String,
+        _ client: some TestClientProtocol,
+        _ jar: inout CookieJar,
+        userAgent: String? = nil
+    ) async throws {
         let token = try await csrfToken(client, &jar)
-        let response = try await client.execute(
-            "/api/login",
-            method: .post,
-            jar: &jar,
-            headers: .json(token: token),
-            body: #"{"user":"\#(user)"}"#
-        )
+        var headers = HTTPFields.json(token: token)
+        if let userAgent { headers[.userAgent] = userAgent }
+        let response = try await client.execute("/api/login", method: .post, jar: &jar, headers: headers, body: #"{"user":"\#(user)"}"#)
         try #require(response.status == .ok)
     }
 
@@ -267,6 +282,271 @@ import Testing
             #expect(response.status == .badRequest)
             let me = try await client.execute("/api/me", method: .get, jar: &jar)
             #expect(try me.json() == ["user": nil])
+        }
+    }
+}
+
+// MARK: - Log out other devices
+
+extension DemoAPITests {
+    /// `GET /api/sessions` for the jar's user: each session's members.
+    private func sessions(_ client: some TestClientProtocol, _ jar: inout CookieJar) async throws -> [[String: SessionValue]] {
+        let response = try await client.execute("/api/sessions", method: .get, jar: &jar)
+        try #require(response.status == .ok)
+        let list = try #require(try response.json().objectValue?["sessions"]?.arrayValue)
+        return try list.map { try #require($0.objectValue) }
+    }
+
+    /// The handle of the jar's own session, from its list.
+    private func ownHandle(_ client: some TestClientProtocol, _ jar: inout CookieJar) async throws -> String {
+        let list = try await sessions(client, &jar)
+        return try #require(list.first { $0["current"] == true }?["handle"]?.stringValue)
+    }
+
+    @Test(arguments: Store.allCases)
+    func sessionsListsEveryDeviceOfTheUserAndMarksThisOne(_ store: Store) async throws {
+        try await withDemo(store) { client in
+            var laptop = CookieJar()
+            var phone = CookieJar()
+            var bob = CookieJar()
+            try await login("alice", client, &laptop, userAgent: "Laptop/1.0")
+            try await login("alice", client, &phone, userAgent: "Phone/2.0")
+            try await login("bob", client, &bob, userAgent: "Bob/1.0")
+
+            let list = try await sessions(client, &laptop)
+
+            #expect(list.count == 2)
+            #expect(Set(list.map { Set($0.keys) }) == [["handle", "current", "createdAt", "lastSeenAt", "userAgent"]])
+            #expect(list.filter { $0["current"] == true }.map { $0["userAgent"] } == ["Laptop/1.0"])
+            #expect(Set(list.compactMap { $0["userAgent"]?.stringValue }) == ["Laptop/1.0", "Phone/2.0"])
+            // The manual clock stands at 1,700,000,000 s: ISO 8601 in UTC.
+            #expect(list.allSatisfy { $0["createdAt"] == "2023-11-14T22:13:20Z" && $0["lastSeenAt"] == "2023-11-14T22:13:20Z" })
+            // Handles are opaque: neither cookie's token appears in the list.
+            let text = try await client.execute("/api/sessions", method: .get, jar: &laptop).text
+            #expect(!text.contains(try #require(laptop[sessionCookieName])))
+            #expect(!text.contains(try #require(phone[sessionCookieName])))
+        }
+    }
+
+    @Test(arguments: Store.allCases)
+    func revokingAnotherDeviceSignsItOut(_ store: Store) async throws {
+        try await withDemo(store) { client in
+            var laptop = CookieJar()
+            var phone = CookieJar()
+            try await login("alice", client, &laptop)
+            try await login("alice", client, &phone)
+            let phoneHandle = try await ownHandle(client, &phone)
+            let token = try await csrfToken(client, &laptop)
+
+            let response = try await client.execute("/api/sessions/\(phoneHandle)", method: .delete, jar: &laptop, headers: .json(token: token))
+
+            #expect(response.status == .ok)
+            #expect(try response.json() == ["ok": true])
+            let phoneMe = try await client.execute("/api/me", method: .get, jar: &phone)
+            #expect(try phoneMe.json() == ["user": nil])
+            let laptopMe = try await client.execute("/api/me", method: .get, jar: &laptop)
+            #expect(try laptopMe.json() == ["user": "alice"])
+            let list = try await sessions(client, &laptop)
+            #expect(list.count == 1)
+            #expect(list.first?["current"] == true)
+        }
+    }
+
+    @Test(arguments: Store.allCases)
+    func revokingThisDevicesOwnHandleSignsItOut(_ store: Store) async throws {
+        try await withDemo(store) { client in
+            var laptop = CookieJar()
+            var phone = CookieJar()
+            try await login("alice", client, &laptop)
+            try await login("alice", client, &phone)
+            let handle = try await ownHandle(client, &laptop)
+            let token = try await csrfToken(client, &laptop)
+
+            let response = try await client.execute("/api/sessions/\(handle)", method: .delete, jar: &laptop, headers: .json(token: token))
+
+            #expect(try response.json() == ["ok": true])
+            let laptopMe = try await client.execute("/api/me", method: .get, jar: &laptop)
+            #expect(try laptopMe.json() == ["user": nil])
+            let phoneMe = try await client.execute("/api/me", method: .get, jar: &phone)
+            #expect(try phoneMe.json() == ["user": "alice"])
+        }
+    }
+
+    @Test(arguments: Store.allCases)
+    func revokeOthersSignsOutEveryOtherDeviceOfTheUserOnly(_ store: Store) async throws {
+        try await withDemo(store) { client in
+            var laptop = CookieJar()
+            var phone = CookieJar()
+            var tablet = CookieJar()
+            var bob = CookieJar()
+            try await login("alice", client, &laptop)
+            try await login("alice", client, &phone)
+            try await login("alice", client, &tablet)
+            try await login("bob", client, &bob)
+            let token = try await csrfToken(client, &laptop)
+
+            let response = try await client.execute("/api/sessions/revoke-others", method: .post, jar: &laptop, headers: .json(token: token))
+
+            #expect(response.status == .ok)
+            #expect(try response.json() == ["ok": true, "revoked": 2])
+            for var jar in [phone, tablet] {
+                let me = try await client.execute("/api/me", method: .get, jar: &jar)
+                #expect(try me.json() == ["user": nil])
+            }
+            #expect(try await client.execute("/api/me", method: .get, jar: &laptop).json() == ["user": "alice"])
+            #expect(try await client.execute("/api/me", method: .get, jar: &bob).json() == ["user": "bob"])
+            #expect(try await sessions(client, &laptop).count == 1)
+        }
+    }
+
+    /// Insecure direct object reference: a handle of another user's session
+    /// (seen, say, over their shoulder) must not sign them out.
+    @Test(arguments: Store.allCases)
+    func anotherUsersHandleIsNotFound(_ store: Store) async throws {
+        try await withDemo(store) { client in
+            var alice = CookieJar()
+            var bob = CookieJar()
+            try await login("alice", client, &alice)
+            try await login("bob", client, &bob)
+            let bobsHandle = try await ownHandle(client, &bob)
+            let token = try await csrfToken(client, &alice)
+
+            let response = try await client.execute("/api/sessions/\(bobsHandle)", method: .delete, jar: &alice, headers: .json(token: token))
+
+            #expect(response.status == .notFound)
+            #expect(try response.json() == ["error": "no such session"])
+            #expect(try await client.execute("/api/me", method: .get, jar: &bob).json() == ["user": "bob"])
+            let unknown = try await client.execute("/api/sessions/AAAAAAAAAAAAAAAAAAAAAA", method: .delete, jar: &alice, headers: .json(token: token))
+            #expect(unknown.status == .notFound)
+        }
+    }
+
+    @Test(arguments: Store.allCases)
+    func sessionRoutesNeedASignedInUser(_ store: Store) async throws {
+        try await withDemo(store) { client in
+            let list = try await client.execute(uri: "/api/sessions", method: .get)
+            #expect(list.status == .unauthorized)
+            #expect(try list.json() == ["error": "not signed in"])
+
+            var jar = CookieJar()
+            let token = try await csrfToken(client, &jar)
+            let revokeOthers = try await client.execute("/api/sessions/revoke-others", method: .post, jar: &jar, headers: .json(token: token))
+            #expect(revokeOthers.status == .unauthorized)
+            let delete = try await client.execute("/api/sessions/AAAAAAAAAAAAAAAAAAAAAA", method: .delete, jar: &jar, headers: .json(token: token))
+            #expect(delete.status == .unauthorized)
+            #expect(try delete.json() == ["error": "not signed in"])
+        }
+    }
+
+    @Test(arguments: Store.allCases)
+    func signingOutRemovesTheSessionFromTheList(_ store: Store) async throws {
+        try await withDemo(store) { client in
+            var laptop = CookieJar()
+            var phone = CookieJar()
+            try await login("alice", client, &laptop)
+            try await login("alice", client, &phone)
+            let token = try await csrfToken(client, &phone)
+
+            try #require(try await client.execute("/api/logout", method: .post, jar: &phone, headers: .json(token: token)).status == .ok)
+
+            let list = try await sessions(client, &laptop)
+            #expect(list.count == 1)
+            #expect(list.first?["current"] == true)
+        }
+    }
+
+    /// Cross-site request forgery: `DELETE` and the revoke-others `POST` are
+    /// unsafe, so a request without the token revokes nothing.
+    @Test(arguments: Store.allCases)
+    func revokingWithoutACSRFTokenIsForbidden(_ store: Store) async throws {
+        try await withDemo(store) { client in
+            var laptop = CookieJar()
+            var phone = CookieJar()
+            try await login("alice", client, &laptop)
+            try await login("alice", client, &phone)
+            let phoneHandle = try await ownHandle(client, &phone)
+
+            let delete = try await client.execute("/api/sessions/\(phoneHandle)", method: .delete, jar: &laptop)
+            let others = try await client.execute("/api/sessions/revoke-others", method: .post, jar: &laptop)
+
+            #expect(delete.status == .forbidden)
+            #expect(others.status == .forbidden)
+            #expect(try await client.execute("/api/me", method: .get, jar: &phone).json() == ["user": "alice"])
+        }
+    }
+
+    /// The cookie store keeps no list of sessions: the routes say so instead of pretending there is one.
+    @Test func cookieStoreAnswersNotImplemented() async throws {
+        let keys = try CookieStore(keys: [.generate(id: "k1")])
+        try await withDemo(engine: try SessionEngine(cookieStore: keys, configuration: Self.configuration, clock: ManualClock())) { client in
+            var jar = CookieJar()
+            try await login("alice", client, &jar)
+
+            let list = try await client.execute("/api/sessions", method: .get, jar: &jar)
+            #expect(list.status == .notImplemented)
+            let message = try #require(try list.json().objectValue?["error"]?.stringValue)
+            #expect(message.contains("cookie store keeps no list of sessions"))
+
+            let token = try await csrfToken(client, &jar)
+            let others = try await client.execute("/api/sessions/revoke-others", method: .post, jar: &jar, headers: .json(token: token))
+            #expect(others.status == .notImplemented)
+            let page = try await client.execute("/sessions", method: .get, jar: &jar)
+            #expect(page.status == .notImplemented)
+            #expect(page.text.contains(#"id="sessions-unsupported""#))
+        }
+    }
+
+    @Test(arguments: Store.allCases)
+    func sessionsPageListsDevicesAndItsFormSignsOneOut(_ store: Store) async throws {
+        try await withDemo(store) { client in
+            var laptop = CookieJar()
+            var phone = CookieJar()
+            try await login("alice", client, &laptop, userAgent: "Laptop/1.0")
+            try await login("alice", client, &phone, userAgent: "Phone/<2.0>")
+            let phoneHandle = try await ownHandle(client, &phone)
+
+            let home = try await client.execute("/", method: .get, jar: &laptop)
+            #expect(home.text.contains(#"<a href="/sessions" id="sessions-link">"#))
+            let page = try await client.execute("/sessions", method: .get, jar: &laptop)
+
+            #expect(page.status == .ok)
+            #expect(page.text.contains(#"<table id="sessions-table">"#))
+            #expect(page.text.components(separatedBy: #"<tr class="session"#).count == 3)
+            #expect(page.text.contains(#"<tr class="session" data-handle="\#(phoneHandle)"><td class="device">Phone/&lt;2.0&gt;</td>"#))
+            #expect(page.text.contains(#"<tr class="session current" data-handle=""#))
+            #expect(page.text.contains("(this device)"))
+            #expect(page.text.contains(#"<button id="revoke-others">"#))
+
+            let marker = #"name="_token" value=""#
+            let start = try #require(page.text.range(of: marker))
+            let token = String(page.text[start.upperBound...].prefix { $0 != "\"" })
+            let revoke = try await client.execute(
+                "/sessions/revoke",
+                method: .post,
+                jar: &laptop,
+                headers: [.contentType: "application/x-www-form-urlencoded"],
+                body: "_token=\(token)&handle=\(phoneHandle)"
+            )
+
+            #expect(revoke.status == .seeOther)
+            #expect(revoke.headers[.location] == "/sessions")
+            #expect(try await client.execute("/api/me", method: .get, jar: &phone).json() == ["user": nil])
+            let after = try await client.execute("/sessions", method: .get, jar: &laptop)
+            #expect(after.text.contains("That device is signed out."))
+            #expect(after.text.components(separatedBy: #"<tr class="session"#).count == 2)
+        }
+    }
+
+    @Test(arguments: Store.allCases)
+    func sessionsPageWithoutAUserRedirectsHome(_ store: Store) async throws {
+        try await withDemo(store) { client in
+            var jar = CookieJar()
+            let page = try await client.execute("/sessions", method: .get, jar: &jar)
+
+            #expect(page.status == .seeOther)
+            #expect(page.headers[.location] == "/")
+            let home = try await client.execute("/", method: .get, jar: &jar)
+            #expect(home.text.contains("Sign in to see your sessions."))
         }
     }
 }

@@ -5,12 +5,16 @@ import SessionKit
 import Testing
 
 @Suite struct DemoConfigurationTests {
-    @Test func defaultsAreLoopbackPort8080FileStoreAndSecureCookie() throws {
+    @Test func defaultsAreLoopbackPort8080SQLiteStoreAndSecureCookie() throws {
         for configuration in [DemoConfiguration(), try DemoConfiguration(environment: [:])] {
             #expect(configuration.host == "127.0.0.1")
             #expect(configuration.port == 8080)
-            #expect(configuration.store == .file)
+            #expect(configuration.store == .sqlite)
+            #expect(configuration.sqlitePath == ".sessionkit/sessions.sqlite")
             #expect(configuration.filePath == ".sessionkit/sessions")
+            #expect(configuration.databaseURL == nil)
+            #expect(configuration.redisURL == nil)
+            #expect(configuration.storeTimeout == nil)
             #expect(configuration.engine.cookie.isSecure)
             #expect(configuration.engine.cookie.effectiveName == "__Host-sessionkit")
             #expect(configuration.engine.expiry == SessionExpiryPolicy())
@@ -30,6 +34,8 @@ import Testing
             "PORT": "9000",
             "SESSION_STORE": "memory",
             "SESSION_FILE_PATH": "/var/lib/demo",
+            "SESSION_SQLITE_PATH": "/var/lib/demo.sqlite",
+            "SESSION_STORE_TIMEOUT": "750",
             "SESSION_IDLE_TIMEOUT": "600",
             "SESSION_ABSOLUTE_TIMEOUT": "3600",
             "SESSION_TOUCH_INTERVAL": "30",
@@ -44,6 +50,8 @@ import Testing
         #expect(configuration.port == 9000)
         #expect(configuration.store == .memory)
         #expect(configuration.filePath == "/var/lib/demo")
+        #expect(configuration.sqlitePath == "/var/lib/demo.sqlite")
+        #expect(configuration.storeTimeout == .milliseconds(750))
         #expect(configuration.engine.expiry.idleTimeout == .seconds(600))
         #expect(configuration.engine.expiry.absoluteTimeout == .seconds(3600))
         #expect(configuration.engine.expiry.touchInterval == .seconds(30))
@@ -72,6 +80,91 @@ import Testing
         #expect(configuration.cookieKeys != nil)
     }
 
+    @Test func postgresStoreReadsDatabaseURL() throws {
+        let url = "postgres://app:s3cret@db.internal:5433/sessions?sslmode=disable"
+        let configuration = try DemoConfiguration(environment: ["SESSION_STORE": "postgres", "DATABASE_URL": url])
+
+        #expect(configuration.store == .postgres)
+        #expect(configuration.databaseURL == url)
+        #expect(configuration.redisURL == nil)
+    }
+
+    @Test func redisStoreReadsRedisURL() throws {
+        let configuration = try DemoConfiguration(environment: [
+            "SESSION_STORE": "redis", "REDIS_URL": "redis://:s3cret@127.0.0.1:6380/2",
+        ])
+
+        #expect(configuration.store == .redis)
+        #expect(configuration.redisURL == "redis://:s3cret@127.0.0.1:6380/2")
+        #expect(configuration.databaseURL == nil)
+    }
+
+    /// Hosting platforms set `DATABASE_URL` for the app's own database, in any form:
+    /// only the store that uses a URL reads it.
+    @Test func urlsOfUnusedStoresAreIgnored() throws {
+        let configuration = try DemoConfiguration(environment: [
+            "DATABASE_URL": "mysql://app@db/app", "REDIS_URL": "rediss://cache:6380",
+        ])
+
+        #expect(configuration.store == .sqlite)
+        #expect(configuration.databaseURL == nil)
+        #expect(configuration.redisURL == nil)
+    }
+
+    /// A bad URL is refused at start-up without repeating its password.
+    @Test(arguments: [
+        ("postgres", "DATABASE_URL", "mysql://app:hunter2@db/app"),
+        ("postgres", "DATABASE_URL", "postgres://app:hunter2@db:99999/app"),
+        ("postgres", "DATABASE_URL", "postgres://app:hunter2@db/app?sslmode=sometimes"),
+        ("redis", "REDIS_URL", "rediss://:hunter2@cache:6380"),
+        ("redis", "REDIS_URL", "redis://:hunter2@cache:0"),
+        ("redis", "REDIS_URL", "redis://:hunter2@cache/zero"),
+    ])
+    func badStoreURLThrowsNamingTheVariableWithoutThePassword(_ store: String, _ variable: String, _ url: String) {
+        let error = #expect(throws: SessionConfigurationError.self) {
+            try DemoConfiguration(environment: ["SESSION_STORE": store, variable: url])
+        }
+
+        #expect(error?.setting == variable)
+        #expect(error?.description.contains("hunter2") == false)
+    }
+
+    @Test func sqliteStoreCreatesItsFolder() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sessionkit-demo-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("nested/sessions.sqlite").path
+        let configuration = try DemoConfiguration(environment: ["SESSION_SQLITE_PATH": path])
+
+        let backend = try await DemoEngineFactory.make(configuration: configuration, logger: Logger(label: "test"))
+
+        #expect(backend.engine.storeName == "sqlite")
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+
+    @Test func unusableSQLitePathThrowsNamingTheVariable() async throws {
+        let configuration = try DemoConfiguration(environment: ["SESSION_SQLITE_PATH": "/proc/sessionkit-demo/sessions.sqlite"])
+
+        let error = await #expect(throws: SessionConfigurationError.self) {
+            try await DemoEngineFactory.make(configuration: configuration, logger: Logger(label: "test"))
+        }
+
+        #expect(error?.setting == "SESSION_SQLITE_PATH")
+    }
+
+    /// Network stores connect lazily, so the demo starts (and answers 503) while its server is down.
+    @Test(arguments: [
+        ("postgres", "DATABASE_URL", "postgres://app@127.0.0.1:1/app?sslmode=disable"),
+        ("redis", "REDIS_URL", "redis://127.0.0.1:1"),
+    ])
+    func networkStoresAreBuiltWithoutTheirServer(_ store: String, _ variable: String, _ url: String) async throws {
+        let configuration = try DemoConfiguration(environment: ["SESSION_STORE": store, variable: url])
+
+        let backend = try await DemoEngineFactory.make(configuration: configuration, logger: Logger(label: "test"))
+
+        #expect(backend.engine.storeName == store)
+        #expect(!backend.backgroundTasks.isEmpty)
+    }
+
     /// 32 bytes of `byte` in standard base64, as an operator would paste them.
     private static func key(_ byte: UInt8) -> String {
         Data(repeating: byte, count: 32).base64EncodedString()
@@ -87,6 +180,7 @@ import Testing
 
     @Test(arguments: [
         ("memory", DemoConfiguration.StoreKind.memory), ("MEMORY", .memory), ("file", .file), ("File", .file),
+        ("sqlite", .sqlite), ("SQLite", .sqlite),
     ])
     func storeNameIsCaseInsensitive(_ text: String, _ kind: DemoConfiguration.StoreKind) throws {
         #expect(try DemoConfiguration(environment: ["SESSION_STORE": text]).store == kind)
@@ -113,6 +207,16 @@ import Testing
             Invalid(environment: ["PORT": "-1"], setting: "PORT"),
             Invalid(environment: ["SESSION_STORE": "mongo"], setting: "SESSION_STORE"),
             Invalid(environment: ["SESSION_FILE_PATH": ""], setting: "SESSION_FILE_PATH"),
+            Invalid(environment: ["SESSION_SQLITE_PATH": ""], setting: "SESSION_SQLITE_PATH"),
+            Invalid(environment: ["SESSION_STORE": "postgres"], setting: "DATABASE_URL"),
+            Invalid(environment: ["SESSION_STORE": "postgres", "DATABASE_URL": ""], setting: "DATABASE_URL"),
+            Invalid(environment: ["SESSION_STORE": "postgres", "REDIS_URL": "redis://127.0.0.1"], setting: "DATABASE_URL"),
+            Invalid(environment: ["SESSION_STORE": "redis"], setting: "REDIS_URL"),
+            Invalid(environment: ["SESSION_STORE": "redis", "REDIS_URL": ""], setting: "REDIS_URL"),
+            Invalid(environment: ["SESSION_STORE": "redis", "REDIS_URL": "127.0.0.1:6379"], setting: "REDIS_URL"),
+            Invalid(environment: ["SESSION_STORE_TIMEOUT": "0"], setting: "SESSION_STORE_TIMEOUT"),
+            Invalid(environment: ["SESSION_STORE_TIMEOUT": "1.5"], setting: "SESSION_STORE_TIMEOUT"),
+            Invalid(environment: ["SESSION_STORE_TIMEOUT": "600001"], setting: "SESSION_STORE_TIMEOUT"),
             Invalid(environment: ["SESSION_IDLE_TIMEOUT": "0"], setting: "SESSION_IDLE_TIMEOUT"),
             Invalid(environment: ["SESSION_IDLE_TIMEOUT": "1.5"], setting: "SESSION_IDLE_TIMEOUT"),
             Invalid(environment: ["SESSION_ABSOLUTE_TIMEOUT": "-5"], setting: "SESSION_ABSOLUTE_TIMEOUT"),

@@ -147,9 +147,10 @@ def demo(request, tmp_path_factory) -> Iterator[Demo]:
     _stop(running.process)
 
 
-@pytest.fixture
-def driver(demo: Demo, request) -> Iterator[webdriver.Chrome]:
-    """A fresh headless Chromium (own profile, no cookies) per test."""
+@contextlib.contextmanager
+def _browser(demo: Demo, request, label: str = "") -> Iterator[webdriver.Chrome]:
+    """A fresh headless Chromium with its own profile (no cookies); on failure its
+    screenshot, page and the demo's log go to ARTIFACTS, named after the test and `label`."""
     demo.check_alive()
     options = webdriver.ChromeOptions()
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--no-proxy-server",
@@ -169,13 +170,28 @@ def driver(demo: Demo, request) -> Iterator[webdriver.Chrome]:
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            stem = ARTIFACTS / request.node.name.replace("/", "_").replace("[", "-").replace("]", "")
+            name = request.node.name.replace("/", "_").replace("[", "-").replace("]", "") + label
+            stem = ARTIFACTS / name
             with contextlib.suppress(Exception):
                 browser.save_screenshot(str(stem) + ".png")
                 Path(str(stem) + ".html").write_text(browser.page_source)
                 Path(str(stem) + ".demo.log").write_text(demo.log() + f"\n[demo process status: {demo.process.poll()}]\n")
                 print(f"\nbrowser artifacts: {stem}.png / .html / .demo.log")
         browser.quit()
+
+
+@pytest.fixture
+def driver(demo: Demo, request) -> Iterator[webdriver.Chrome]:
+    """A fresh headless Chromium (own profile, no cookies) per test."""
+    with _browser(demo, request) as browser:
+        yield browser
+
+
+@pytest.fixture
+def second_driver(demo: Demo, request) -> Iterator[webdriver.Chrome]:
+    """Another headless Chromium with a profile of its own: the same user's second device."""
+    with _browser(demo, request, "-second") as browser:
+        yield browser
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

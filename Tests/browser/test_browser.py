@@ -1,7 +1,8 @@
 """End-to-end test of the demo app in a real browser (headless Chromium).
 
 Each test runs against the demo with SESSION_STORE=memory and again with
-SESSION_STORE=file, in a fresh browser profile. Run with `scripts/browser-test`.
+SESSION_STORE=file, in a fresh browser profile; the "Your sessions" tests use two
+profiles, two devices of one user. Run with `scripts/browser-test`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ def click_and_wait(driver, button_id: str) -> None:
     mark_page(driver)
     driver.find_element(By.ID, button_id).click()
     wait_new_page(driver, f"clicking #{button_id}")
+
+
+def click_element_and_wait(driver, element, what: str) -> None:
+    """Clicks a form's submit button (found by any means) and waits for the new page."""
+    mark_page(driver)
+    element.click()
+    wait_new_page(driver, what)
 
 
 def open_home(driver, demo) -> None:
@@ -336,3 +344,99 @@ def test_logout_then_replay_old_cookie(driver, demo):
 
     status, _, body = demo.request("/api/me", cookies={SESSION_COOKIE: old})
     assert (status, json.loads(body)) == (200, {"user": None})
+
+
+# ------------------------------------------------- log out other devices
+
+def unique_user(name: str) -> str:
+    """A user name no other test of this demo process signs in with, so each test sees only its own sessions."""
+    return f"{name}-{secrets.token_hex(3)}"
+
+
+def open_sessions(driver) -> None:
+    """Follows the home page's "Your sessions" link."""
+    click_element_and_wait(driver, driver.find_element(By.ID, "sessions-link"), "the Your sessions link")
+    assert driver.find_element(By.TAG_NAME, "h1").text == "Your sessions", page_text(driver)
+
+
+def session_rows(driver) -> list:
+    return driver.find_elements(By.CSS_SELECTOR, "#sessions-table tr.session")
+
+
+def test_sign_out_another_device_from_the_sessions_page(driver, second_driver, demo):
+    user = unique_user("dana")
+    laptop, phone = driver, second_driver
+    sign_in(laptop, demo, user)
+    sign_in(phone, demo, user)
+
+    open_sessions(laptop)
+    rows = session_rows(laptop)
+    assert len(rows) == 2, page_text(laptop)
+    current = laptop.find_elements(By.CSS_SELECTOR, "#sessions-table tr.session.current")
+    assert len(current) == 1
+    assert "(this device)" in current[0].text
+    assert not current[0].find_elements(By.CSS_SELECTOR, "button.revoke"), "this device's row offers no sign-out"
+    # The demo records the user agent: each row names its browser.
+    agent = laptop.execute_script("return navigator.userAgent")
+    assert current[0].find_element(By.CSS_SELECTOR, "td.device").text == agent
+    other = next(row for row in rows if "current" not in row.get_attribute("class").split())
+    phone_handle = other.get_attribute("data-handle")
+    assert phone_handle
+
+    click_element_and_wait(laptop, other.find_element(By.CSS_SELECTOR, "button.revoke"), "signing the phone out")
+    assert flash(laptop) == "That device is signed out."
+    assert len(session_rows(laptop)) == 1
+    assert session_rows(laptop)[0].get_attribute("data-handle") != phone_handle
+
+    # The phone finds out at its next request.
+    phone.refresh()
+    wait_loaded(phone)
+    assert signed_in_user(phone) is None, page_text(phone)
+    assert phone.find_elements(By.ID, "login-form")
+    assert api_me_in_browser(phone, demo) == {"user": None}
+
+    open_home(laptop, demo)
+    assert signed_in_user(laptop) == user
+
+
+def test_sign_out_everywhere_else(driver, second_driver, demo):
+    user = unique_user("erin")
+    laptop, phone = driver, second_driver
+    sign_in(laptop, demo, user)
+    sign_in(phone, demo, user)
+    # A third device, outside any browser: the API, as a script would sign in.
+    status, headers, _ = demo.request("/api/csrf")
+    assert status == 200
+    script_cookie = session_cookie_from(headers)
+    token = json.loads(demo.request("/api/csrf", cookies={SESSION_COOKIE: script_cookie})[2])["token"]
+    status, headers, _ = demo.request("/api/login", method="POST", cookies={SESSION_COOKIE: script_cookie},
+                                      headers={"Content-Type": "application/json", "X-CSRF-Token": token},
+                                      data=json.dumps({"user": user}).encode())
+    assert status == 200
+    script_cookie = session_cookie_from(headers)
+
+    open_sessions(phone)
+    assert len(session_rows(phone)) == 3, page_text(phone)
+    click_element_and_wait(phone, phone.find_element(By.ID, "revoke-others"), "signing out everywhere else")
+
+    assert flash(phone) == "Signed out 2 other sessions."
+    rows = session_rows(phone)
+    assert len(rows) == 1
+    assert "current" in rows[0].get_attribute("class").split()
+
+    laptop.refresh()
+    wait_loaded(laptop)
+    assert signed_in_user(laptop) is None, page_text(laptop)
+    status, _, body = demo.request("/api/me", cookies={SESSION_COOKIE: script_cookie})
+    assert (status, json.loads(body)) == (200, {"user": None})
+
+    open_home(phone, demo)
+    assert signed_in_user(phone) == user
+
+
+def test_sessions_page_needs_a_signed_in_user(driver, demo):
+    driver.get(demo.url("/sessions"))
+    wait_loaded(driver)
+    assert driver.current_url == demo.url("/")
+    assert driver.find_element(By.ID, "flash-error").text == "Sign in to see your sessions."
+    assert driver.find_elements(By.ID, "login-form")

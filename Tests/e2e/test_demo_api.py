@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import subprocess
 
 import pytest
@@ -27,8 +28,11 @@ def json_with(token: str) -> dict[str, str]:
     return {**JSON, "X-CSRF-Token": token}
 
 
-def login(client: Client, user: str = "alice") -> None:
-    response = client.post("/api/login", body=json.dumps({"user": user}), headers=json_with(csrf_token(client)))
+def login(client: Client, user: str = "alice", user_agent: str | None = None) -> None:
+    headers = json_with(csrf_token(client))
+    if user_agent is not None:
+        headers["User-Agent"] = user_agent
+    response = client.post("/api/login", body=json.dumps({"user": user}), headers=headers)
     assert response.status == 200, response
 
 
@@ -317,6 +321,167 @@ def test_bad_cookie_is_no_session_and_never_a_server_error(demo: Demo, kind: str
     assert client.get("/api/counter").body == '{"count":1}'
 
 
+# Log out other devices
+#
+# The demo process lives for the whole module, so each test signs in under its own
+# user names: every test sees only the sessions it made.
+
+
+def unique(name: str) -> str:
+    return f"{name}-{secrets.token_hex(4)}"
+
+
+def me(client: Client) -> str | None:
+    return json.loads(client.get("/api/me").body)["user"]
+
+
+def sessions(client: Client) -> list[dict]:
+    response = client.get("/api/sessions")
+    assert response.status == 200, response
+    assert response.header("Content-Type") == ["application/json; charset=utf-8"]
+    return json.loads(response.body)["sessions"]
+
+
+def own_handle(client: Client) -> str:
+    return next(entry["handle"] for entry in sessions(client) if entry["current"])
+
+
+def delete(client: Client, path: str, token: str | None = None) -> Response:
+    return client.request("DELETE", path, headers={"X-CSRF-Token": token} if token else {})
+
+
+ISO_8601 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+UNKNOWN_HANDLE = "AAAAAAAAAAAAAAAAAAAAAA"
+
+
+def test_sessions_lists_both_devices_and_marks_this_one(demo: Demo) -> None:
+    user = unique("alice")
+    laptop, phone, other = demo.client(), demo.client(), demo.client()
+    login(laptop, user, "Laptop/1.0")
+    login(phone, user, "Phone/2.0")
+    login(other, unique("bob"), "Bob/1.0")
+
+    listed = sessions(laptop)
+
+    assert len(listed) == 2
+    assert all(set(entry) == {"handle", "current", "createdAt", "lastSeenAt", "userAgent"} for entry in listed)
+    assert [entry["userAgent"] for entry in listed if entry["current"]] == ["Laptop/1.0"]
+    assert {entry["userAgent"] for entry in listed} == {"Laptop/1.0", "Phone/2.0"}
+    assert all(ISO_8601.fullmatch(entry["createdAt"]) and ISO_8601.fullmatch(entry["lastSeenAt"]) for entry in listed)
+    assert all(entry["createdAt"] <= entry["lastSeenAt"] for entry in listed)
+    # The handles are opaque: no cookie value shows in the list.
+    text = laptop.get("/api/sessions").body
+    assert laptop.cookies[SESSION_COOKIE] not in text and phone.cookies[SESSION_COOKIE] not in text
+
+
+def test_deleting_the_other_device_signs_it_out(demo: Demo) -> None:
+    user = unique("alice")
+    laptop, phone = demo.client(), demo.client()
+    login(laptop, user)
+    login(phone, user)
+    handle = own_handle(phone)
+
+    response = delete(laptop, f"/api/sessions/{handle}", csrf_token(laptop))
+
+    assert response.status == 200
+    assert response.body == '{"ok":true}'
+    assert me(phone) is None
+    assert me(laptop) == user
+    assert [entry["current"] for entry in sessions(laptop)] == [True]
+
+
+def test_deleting_this_devices_own_handle_signs_it_out(demo: Demo) -> None:
+    user = unique("alice")
+    laptop, phone = demo.client(), demo.client()
+    login(laptop, user)
+    login(phone, user)
+
+    response = delete(laptop, f"/api/sessions/{own_handle(laptop)}", csrf_token(laptop))
+
+    assert response.body == '{"ok":true}'
+    assert me(laptop) is None
+    assert me(phone) == user
+
+
+def test_revoke_others_signs_out_every_other_device_of_the_user_only(demo: Demo) -> None:
+    user, other_user = unique("alice"), unique("bob")
+    laptop, phone, tablet, other = demo.client(), demo.client(), demo.client(), demo.client()
+    for client in (laptop, phone, tablet):
+        login(client, user)
+    login(other, other_user)
+
+    response = laptop.post("/api/sessions/revoke-others", headers={"X-CSRF-Token": csrf_token(laptop)})
+
+    assert response.status == 200
+    assert json.loads(response.body) == {"ok": True, "revoked": 2}
+    assert me(phone) is None
+    assert me(tablet) is None
+    assert me(laptop) == user
+    assert me(other) == other_user
+    assert len(sessions(laptop)) == 1
+
+
+def test_another_users_handle_is_not_found(demo: Demo) -> None:
+    """Insecure direct object reference: another user's handle signs nobody out."""
+    attacker, victim = demo.client(), demo.client()
+    login(attacker, unique("mallory"))
+    victim_user = unique("alice")
+    login(victim, victim_user)
+
+    response = delete(attacker, f"/api/sessions/{own_handle(victim)}", csrf_token(attacker))
+
+    assert response.status == 404
+    assert response.body == '{"error":"no such session"}'
+    assert me(victim) == victim_user
+    assert delete(attacker, f"/api/sessions/{UNKNOWN_HANDLE}", csrf_token(attacker)).status == 404
+
+
+def test_session_routes_need_a_signed_in_user(demo: Demo) -> None:
+    client = demo.client()
+    listed = client.get("/api/sessions")
+    assert listed.status == 401
+    assert listed.body == '{"error":"not signed in"}'
+
+    token = csrf_token(client)
+    assert delete(client, f"/api/sessions/{UNKNOWN_HANDLE}", token).status == 401
+    assert client.post("/api/sessions/revoke-others", headers={"X-CSRF-Token": token}).status == 401
+
+
+def test_revoking_without_a_csrf_token_is_forbidden(demo: Demo) -> None:
+    user = unique("alice")
+    laptop, phone = demo.client(), demo.client()
+    login(laptop, user)
+    login(phone, user)
+
+    assert delete(laptop, f"/api/sessions/{own_handle(phone)}").status == 403
+    assert laptop.post("/api/sessions/revoke-others").status == 403
+    assert me(phone) == user
+
+
+def test_sessions_page_form_signs_a_device_out(demo: Demo) -> None:
+    user = unique("alice")
+    laptop, phone = demo.client(), demo.client()
+    login(laptop, user, "Laptop/1.0")
+    login(phone, user, "Phone/2.0")
+    handle = own_handle(phone)
+
+    page = laptop.get("/sessions")
+    assert page.status == 200
+    assert f'<tr class="session" data-handle="{handle}"><td class="device">Phone/2.0</td>' in page.body
+    assert page.body.count('<tr class="session current"') == 1
+    token = re.search(r'name="_token" value="([^"]+)"', page.body).group(1)
+
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    response = laptop.post("/sessions/revoke", body=f"_token={token}&handle={handle}", headers=form)
+
+    assert response.status == 303
+    assert response.header("Location") == ["/sessions"]
+    assert me(phone) is None
+    after = laptop.get("/sessions").body
+    assert "That device is signed out." in after
+    assert after.count('<tr class="session') == 1
+
+
 # Start-up
 
 
@@ -362,8 +527,15 @@ def transcript(client: Client) -> list[tuple]:
     steps.append(client.get("/api/values/doc"))
     steps.append(client.get("/"))
     steps.append(client.post("/counter", body=f"_token={token}", headers={"Content-Type": "application/x-www-form-urlencoded"}))
+    steps.append(client.get("/api/sessions"))
+    steps.append(client.request("DELETE", "/api/sessions/AAAAAAAAAAAAAAAAAAAAAA", headers={"X-CSRF-Token": token}))
+    steps.append(client.request("DELETE", "/api/sessions/AAAAAAAAAAAAAAAAAAAAAA"))
+    steps.append(client.post("/api/sessions/revoke-others", headers={"X-CSRF-Token": token}))
+    steps.append(client.get("/sessions"))
     steps.append(client.post("/api/logout", headers={"X-CSRF-Token": token}))
     steps.append(client.get("/api/me"))
+    steps.append(client.get("/api/sessions"))
+    steps.append(client.get("/sessions"))
     return [normalized(step) for step in steps]
 
 
@@ -371,6 +543,9 @@ def normalized(response: Response) -> tuple:
     def mask(text: str) -> str:
         # Masked CSRF tokens (86 characters) differ on every response.
         text = re.sub(r"[A-Za-z0-9_-]{86}", "<csrf>", text)
+        # Session handles and times differ between processes too.
+        text = re.sub(r'("handle":"|data-handle="|name="handle" value=")[A-Za-z0-9_-]+', r"\1<handle>", text)
+        text = re.sub(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\dZ", "<time>", text)
         if not any("json" in value for value in response.header("Content-Type")):
             return text
         # Object members come in dictionary order, which differs between processes: compare
