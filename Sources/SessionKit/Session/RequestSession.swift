@@ -258,7 +258,7 @@ public final class RequestSession: Sendable {
         }
     }
 
-    /// Removes every value, flashed ones included.
+    /// Removes every value, flashed ones included, and the owner binding.
     ///
     /// A session left empty at the end of the request is deleted from the
     /// store and its cookie expired.

@@ -13,7 +13,7 @@ public enum SessionOperation: Sendable, Hashable {
     case increment(String, by: Int64)
     /// Append to an array (a missing value starts an empty array; any other value becomes the array's first element).
     case push(String, SessionValue)
-    /// Remove every key and every flash mark.
+    /// Remove every key, every flash mark and the owner binding.
     case flush
     /// Set a key and keep it for the next request only.
     case flash(String, SessionValue)
@@ -52,7 +52,8 @@ struct SessionPayload: Sendable, Hashable {
 
     var csrfSecret: String? { values[CSRFToken.sessionKey]?.stringValue }
 
-    var isEmpty: Bool { values.isEmpty && flashNew.isEmpty && flashOld.isEmpty }
+    /// Empty: no values, no flash marks and no owner. An empty session is not kept.
+    var isEmpty: Bool { values.isEmpty && flashNew.isEmpty && flashOld.isEmpty && owner == nil }
     var hasFlashToAge: Bool { !flashNew.isEmpty || !flashOld.isEmpty }
 
     mutating func apply(_ operation: SessionOperation) {
@@ -77,6 +78,8 @@ struct SessionPayload: Sendable, Hashable {
             values = [:]
             flashNew = []
             flashOld = []
+            owner = nil
+            ownerEpoch = nil
         case .flash(let key, let value):
             values[key] = value
             if !flashNew.contains(key) { flashNew.append(key) }
