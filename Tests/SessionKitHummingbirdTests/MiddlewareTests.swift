@@ -9,58 +9,6 @@ import SessionKitHummingbird
 import Synchronization
 import Testing
 
-/// A store that fails on demand, to check that an outage becomes `503` and never an empty session.
-///
-/// It keeps records in a ``MemoryStore`` while ``mode`` is `.working`. Its
-/// errors are not `SessionStoreError`s, so they also check that the engine
-/// wraps foreign errors with the store's name.
-final class FailingStore: SessionStore {
-    enum Mode: Sendable {
-        /// Every call reaches the memory store.
-        case working
-        /// `save` throws; the other calls work.
-        case failingSaves
-        /// Every call throws.
-        case failingEverything
-    }
-
-    struct Outage: Error {}
-
-    let name = "failing"
-    let records: MemoryStore
-    private let current: Mutex<Mode>
-
-    init(clock: any SessionClock) throws {
-        records = try MemoryStore(clock: clock)
-        current = Mutex(.working)
-    }
-
-    var mode: Mode {
-        get { current.withLock { $0 } }
-        set { current.withLock { $0 = newValue } }
-    }
-
-    func load(_ key: SessionKey) async throws -> StoredSession? {
-        guard mode != .failingEverything else { throw Outage() }
-        return try await records.load(key)
-    }
-
-    func save(_ record: SessionRecord, expecting version: SessionVersion?) async throws -> SessionSaveResult {
-        guard mode == .working else { throw Outage() }
-        return try await records.save(record, expecting: version)
-    }
-
-    func touch(_ key: SessionKey, expiresAt: Date) async throws {
-        guard mode != .failingEverything else { throw Outage() }
-        try await records.touch(key, expiresAt: expiresAt)
-    }
-
-    func delete(_ key: SessionKey) async throws {
-        guard mode != .failingEverything else { throw Outage() }
-        try await records.delete(key)
-    }
-}
-
 /// What the tests' routes throw to check that a failed handler commits nothing.
 struct HandlerFailure: Error {}
 
@@ -234,7 +182,7 @@ struct HandlerFailure: Error {}
 
     @Test func storeOutageOnLoadIsServiceUnavailable() async throws {
         let clock = ManualClock()
-        let store = try FailingStore(clock: clock)
+        let store = try OutageStore(clock: clock)
         try await withApp(store: store, clock: clock) { client in
             var jar = CookieJar()
             _ = try await token(client, &jar)
@@ -250,7 +198,7 @@ struct HandlerFailure: Error {}
 
     @Test func storeOutageOnCommitIsServiceUnavailableAndSavesNothing() async throws {
         let clock = ManualClock()
-        let store = try FailingStore(clock: clock)
+        let store = try OutageStore(clock: clock)
         try await withApp(store: store, clock: clock) { client in
             var jar = CookieJar()
             let token = try await token(client, &jar)
@@ -268,7 +216,7 @@ struct HandlerFailure: Error {}
 
     @Test func storeOutageWhenCreatingASessionSetsNoCookie() async throws {
         let clock = ManualClock()
-        let store = try FailingStore(clock: clock)
+        let store = try OutageStore(clock: clock)
         store.mode = .failingSaves
         try await withApp(store: store, clock: clock) { client in
             let response = try await client.execute(uri: "/token", method: .get)

@@ -285,7 +285,7 @@ struct HandlerFailure: Error {}
 
     @Test func storeOutageOnLoadIsServiceUnavailableNamingTheStore() async throws {
         let clock = ManualClock()
-        let store = try FailingStore(clock: clock)
+        let store = try OutageStore(clock: clock)
         try await withSessionApp(store: store, clock: clock) { app in
             let client = try app.testing()
             var jar = CookieJar()
@@ -304,7 +304,7 @@ struct HandlerFailure: Error {}
 
     @Test func storeOutageOnCommitIsServiceUnavailableAndSavesNothing() async throws {
         let clock = ManualClock()
-        let store = try FailingStore(clock: clock)
+        let store = try OutageStore(clock: clock)
         try await withSessionApp(store: store, clock: clock) { app in
             let client = try app.testing()
             var jar = CookieJar()
@@ -323,7 +323,7 @@ struct HandlerFailure: Error {}
 
     @Test func storeOutageWhenCreatingASessionSetsNoCookie() async throws {
         let clock = ManualClock()
-        let store = try FailingStore(clock: clock)
+        let store = try OutageStore(clock: clock)
         store.mode = .failingSaves
         try await withSessionApp(store: store, clock: clock) { app in
             let response = try await app.testing().sendRequest(.GET, "/token")

@@ -7,58 +7,6 @@ import Testing
 import Vapor
 import VaporTesting
 
-/// A store that fails on demand, to check that an outage becomes `503` and never an empty session.
-///
-/// It keeps records in a ``MemoryStore`` while ``mode`` is `.working`. Its
-/// errors are not `SessionStoreError`s, so they also check that the engine
-/// wraps foreign errors with the store's name.
-final class FailingStore: SessionStore {
-    enum Mode: Sendable {
-        /// Every call reaches the memory store.
-        case working
-        /// `save` throws; the other calls work.
-        case failingSaves
-        /// Every call throws.
-        case failingEverything
-    }
-
-    struct Outage: Error {}
-
-    let name = "failing"
-    let records: MemoryStore
-    private let current: Mutex<Mode>
-
-    init(clock: any SessionClock) throws {
-        records = try MemoryStore(clock: clock)
-        current = Mutex(.working)
-    }
-
-    var mode: Mode {
-        get { current.withLock { $0 } }
-        set { current.withLock { $0 = newValue } }
-    }
-
-    func load(_ key: SessionKey) async throws -> StoredSession? {
-        guard mode != .failingEverything else { throw Outage() }
-        return try await records.load(key)
-    }
-
-    func save(_ record: SessionRecord, expecting version: SessionVersion?) async throws -> SessionSaveResult {
-        guard mode == .working else { throw Outage() }
-        return try await records.save(record, expecting: version)
-    }
-
-    func touch(_ key: SessionKey, expiresAt: Date) async throws {
-        guard mode != .failingEverything else { throw Outage() }
-        try await records.touch(key, expiresAt: expiresAt)
-    }
-
-    func delete(_ key: SessionKey) async throws {
-        guard mode != .failingEverything else { throw Outage() }
-        try await records.delete(key)
-    }
-}
-
 /// A browser's cookie store, just enough for driving the middleware through VaporTesting.
 ///
 /// It keeps `name=value` from each `Set-Cookie` line, drops a cookie whose line
