@@ -292,23 +292,8 @@ public final class PostgresStore: SessionStore {
     /// so a database outage does not end the task. Returns normally on
     /// cancellation, so it can run as a service that ends with the server.
     public func run() async throws {
-        let interval = configuration.sweepInterval
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                // `Task.sleep` only throws when the task is cancelled: that is the signal to stop.
-                return
-            }
-            do {
-                try await sweepExpired()
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning(
-                    "could not delete expired sessions; retrying in \(interval)",
-                    metadata: ["sessionkit.error": "\(error)"]
-                )
-            }
+        await SessionStoreSweeper(interval: configuration.sweepInterval, storeName: name, logger: logger).run {
+            try await sweepExpired()
         }
     }
 

@@ -339,23 +339,8 @@ public final class SQLiteStore: SessionStore {
     /// retried at the next interval rather than ending the loop. It does not close
     /// the store: call ``close()`` after the servers that use it have stopped.
     public func run() async throws {
-        let interval = configuration.sweepInterval
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                // `Task.sleep` only throws when the task is cancelled: that is the signal to stop.
-                return
-            }
-            do {
-                try await sweepExpired()
-            } catch {
-                if Task.isCancelled { return }
-                logger.error(
-                    "Sweeping expired sessions failed",
-                    metadata: ["sessionkit.store": "\(name)", "sessionkit.error": "\(error)"]
-                )
-            }
+        await SessionStoreSweeper(interval: configuration.sweepInterval, storeName: name, logger: logger).run {
+            try await sweepExpired()
         }
     }
 

@@ -482,22 +482,8 @@ public final class FileStore: SessionOwnerIndex {
     /// Returns normally on cancellation. A failed sweep is logged at `error` and
     /// retried at the next interval rather than ending the loop.
     public func run() async throws {
-        let interval = configuration.sweepInterval
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                // `Task.sleep` only throws when the task is cancelled: that is the signal to stop.
-                return
-            }
-            do {
-                try sweepExpired()
-            } catch {
-                logger.error(
-                    "Sweeping expired session files failed",
-                    metadata: ["sessionkit.store": "\(name)", "sessionkit.error": "\(error)"]
-                )
-            }
+        await SessionStoreSweeper(interval: configuration.sweepInterval, storeName: name, logger: logger).run {
+            try sweepExpired()
         }
     }
 }

@@ -1,5 +1,6 @@
 public import Foundation
 public import Metrics
+import Logging
 import Synchronization
 
 /// A bounded, in-process session store for a single app server.
@@ -304,14 +305,7 @@ public final class MemoryStore: SessionOwnerIndex {
     /// Returns normally on cancellation, so it can run as a service that ends
     /// with the server.
     public func run() async throws {
-        let interval = configuration.sweepInterval
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: interval)
-            } catch {
-                // `Task.sleep` only throws when the task is cancelled: that is the signal to stop.
-                return
-            }
+        await SessionStoreSweeper(interval: configuration.sweepInterval, storeName: name, logger: Logger(label: "sessionkit.memory-store")).run {
             sweepExpired()
         }
     }
