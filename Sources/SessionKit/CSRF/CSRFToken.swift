@@ -38,9 +38,17 @@ enum CSRFToken {
         return constantTimeEqual(unmasked, secretBytes)
     }
 
+    /// `count` bytes from the system CSPRNG, eight per call to the generator
+    /// (one `getrandom` each) rather than one call per byte.
     static func randomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(count + 7)
+        while bytes.count < count {
+            withUnsafeBytes(of: generator.next().littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        bytes.removeLast(bytes.count - count)
+        return bytes
     }
 }
 

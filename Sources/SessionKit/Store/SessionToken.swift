@@ -21,8 +21,7 @@ public struct SessionToken: Sendable, Hashable, CustomStringConvertible {
 
     /// Generates a new token from the system's cryptographically secure generator.
     public static func generate() -> SessionToken {
-        var generator = SystemRandomNumberGenerator()
-        return SessionToken(bytes: (0..<byteCount).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        SessionToken(bytes: CSRFToken.randomBytes(byteCount))
     }
 
     /// Parses a token from its cookie text.
