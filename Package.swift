@@ -34,6 +34,10 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
+        // The demos' `GET /metrics` (METRICS=prometheus); not a dependency of any library product.
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Property tests only.
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         .target(
@@ -117,6 +121,8 @@ let package = Package(
                 "SessionKitRedis",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -169,6 +175,7 @@ let package = Package(
         .testTarget(
             name: "SessionKitTests",
             dependencies: [
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 "SessionKit",
                 "SessionKitConformance",
                 .product(name: "Logging", package: "swift-log"),
@@ -182,6 +189,7 @@ let package = Package(
         .testTarget(
             name: "SessionKitRedisTests",
             dependencies: [
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 "SessionKit",
                 "SessionKitRedis",
                 "SessionKitConformance",
@@ -195,6 +203,7 @@ let package = Package(
         .testTarget(
             name: "SessionKitSQLiteTests",
             dependencies: [
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 "SessionKit",
                 "SessionKitSQLite",
                 "SessionKitConformance",
@@ -205,6 +214,7 @@ let package = Package(
         .testTarget(
             name: "SessionKitPostgresTests",
             dependencies: [
+                .product(name: "PropertyBased", package: "swift-property-based"),
                 "SessionKit",
                 "SessionKitPostgres",
                 "SessionKitConformance",

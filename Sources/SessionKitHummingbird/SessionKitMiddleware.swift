@@ -70,6 +70,7 @@ public struct SessionKitMiddleware<Context: SessionKitRequestContext>: RouterMid
 extension SessionKitMiddleware {
     /// Runs the CSRF check; returns the refusal to send, or `nil` to go on.
     private func checkCSRF(_ request: inout Request, session: RequestSession) async throws -> Response? {
+        guard engine.csrfMayCheck(method: request.method.rawValue) else { return nil }
         let headers = request.headers
         let csrfRequest = engine.csrfRequest(method: request.method.rawValue, path: request.uri.path, host: request.head.authority) {
             HTTPField.Name($0).flatMap { headers[$0] }

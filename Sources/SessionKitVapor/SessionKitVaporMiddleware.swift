@@ -75,6 +75,7 @@ public struct SessionKitVaporMiddleware: AsyncMiddleware {
 extension SessionKitVaporMiddleware {
     /// Runs the CSRF check; returns the refusal to send, or `nil` to go on.
     private func checkCSRF(_ request: Request, session: RequestSession) async throws -> Response? {
+        guard engine.csrfMayCheck(method: request.method.rawValue) else { return nil }
         let headers = request.headers
         let csrfRequest = engine.csrfRequest(method: request.method.rawValue, path: request.url.path, host: headers.first(name: .host)) {
             headers.first(name: $0)

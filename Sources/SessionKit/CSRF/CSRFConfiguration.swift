@@ -144,10 +144,21 @@ public struct CSRFRequest: Sendable {
     }
 
     /// Whether the method is safe (GET, HEAD, OPTIONS, TRACE) and so never checked.
-    public var isSafeMethod: Bool {
-        switch method.uppercased() {
+    public var isSafeMethod: Bool { Self.isSafe(method: method) }
+
+    /// Whether `method` is safe (GET, HEAD, OPTIONS, TRACE, in any letter case).
+    ///
+    /// - Parameter method: The request method.
+    public static func isSafe(method: String) -> Bool {
+        switch method {
+        // The spellings every client sends, compared without making a new string.
         case "GET", "HEAD", "OPTIONS", "TRACE": return true
-        default: return false
+        case "POST", "PUT", "PATCH", "DELETE": return false
+        default:
+            switch method.uppercased() {
+            case "GET", "HEAD", "OPTIONS", "TRACE": return true
+            default: return false
+            }
         }
     }
 }

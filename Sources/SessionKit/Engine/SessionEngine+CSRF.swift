@@ -1,6 +1,15 @@
 import Logging
 
 extension SessionEngine {
+    /// Whether a request with this method may need a CSRF check at all: `false`
+    /// for safe methods and with CSRF protection disabled. Adapters call it first
+    /// and skip building a ``CSRFRequest`` when it says no, which is most requests.
+    ///
+    /// - Parameter method: The request method.
+    public func csrfMayCheck(method: String) -> Bool {
+        configuration.csrf.mode != .disabled && !CSRFRequest.isSafe(method: method)
+    }
+
     /// Whether the adapter must read the request body to find the CSRF form field:
     /// an unsafe, checked request with a form content type and no token header.
     ///

@@ -13,7 +13,10 @@ import Synchronization
 /// - nothing changed but the touch interval passed: `touch` only;
 /// - changed: a compare-and-swap `save`; on a conflict the engine reloads the
 ///   record and replays this request's ``SessionOperation``s on it, a bounded
-///   number of times, so concurrent requests lose nothing;
+///   number of times, so concurrent requests lose nothing. Concurrent commits of
+///   one session in this engine never race each other: they queue, and the
+///   queued ones are saved together in one write (counted in
+///   `sessionkit_sessions_coalesced_total`);
 /// - emptied: the record is retired by compare-and-swap (a concurrent write is
 ///   replayed on instead of lost), then deleted, and the cookie expired;
 /// - regenerated: the old record is retired by compare-and-swap, the data moves
@@ -60,6 +63,11 @@ public struct SessionEngine: Sendable {
         public var maximumCookieValueLength: Int
         /// Which client details a new session records, for the owner's session list.
         public var metadata: SessionMetadataConfiguration = .init()
+        /// The most store operations this engine has in flight at once. A request
+        /// that needs the store beyond it fails at once with
+        /// ``SessionStoreError/Code/overloaded`` (a 503) instead of queueing, so
+        /// a slow store costs bounded memory and answers stay quick. Default 1,024.
+        public var maximumInFlightStoreOperations: Int = 1024
 
         /// Creates a configuration.
         ///
@@ -93,6 +101,9 @@ public struct SessionEngine: Sendable {
                 throw SessionConfigurationError(setting: "csrf.cookieName", reason: "must differ from the session cookie's name")
             }
             try expiry.validate()
+            guard maximumInFlightStoreOperations >= 1 else {
+                throw SessionConfigurationError(setting: "maximumInFlightStoreOperations", reason: "must be at least 1")
+            }
             guard maximumConflictRetries >= 0 else {
                 throw SessionConfigurationError(setting: "maximumConflictRetries", reason: "must be at least 0")
             }
@@ -127,7 +138,7 @@ public struct SessionEngine: Sendable {
     }
 
     /// The server-side store; only reached on paths that the cookie store never takes.
-    private var serverStore: any SessionStore {
+    var serverStore: any SessionStore {
         guard case .server(let store) = backend else { preconditionFailure("server-side session path reached with the cookie store") }
         return store
     }
@@ -137,6 +148,10 @@ public struct SessionEngine: Sendable {
     let logger: Logger
     let csrf: CSRFProtection
     let metrics: SessionMetrics
+    /// Serialises and batches concurrent commits of one session; shared by every copy of this engine.
+    let commitQueue = SessionCommitQueue()
+    /// Counts store operations in flight against ``Configuration/maximumInFlightStoreOperations``.
+    let inFlight: InFlightLimiter
 
     /// Creates an engine, validating its configuration.
     ///
@@ -186,6 +201,7 @@ public struct SessionEngine: Sendable {
         case .cookie(let store): (isCookieStore, storeName) = (true, store.name)
         }
         self.metrics = SessionMetrics(storeName: storeName, isCookieStore: isCookieStore, factory: metricsFactory)
+        self.inFlight = InFlightLimiter(limit: configuration.maximumInFlightStoreOperations)
     }
 
     // MARK: Load
@@ -318,12 +334,12 @@ public struct SessionEngine: Sendable {
             return try await commitRegenerated(loadedSession, operations: snapshot.operations, client: origin.client, now: now)
         }
         if !snapshot.operations.isEmpty || snapshot.payload.hasFlashToAge {
-            return try await commitChanged(loadedSession, operations: snapshot.operations, current: snapshot.payload, now: now)
+            return try await commitChanged(.init(loaded: loadedSession, operations: snapshot.operations, current: snapshot.payload))
         }
         return try await commitUnchanged(loadedSession, now: now)
     }
 
-    struct LoadedSession {
+    struct LoadedSession: Sendable {
         var token: SessionToken
         var stored: StoredSession
         var payload: SessionPayload
@@ -375,62 +391,6 @@ public struct SessionEngine: Sendable {
         var cookies = [configuration.cookie.sessionCookie(value: token.cookieValue, expiresAt: expiresAt, now: now)]
         cookies += xsrfCookie(secret: payload.csrfSecret, expiresAt: expiresAt, now: now)
         return SessionCommitResult(action: action, token: token, expiresAt: expiresAt, setCookies: cookies)
-    }
-
-    private func commitChanged(
-        _ loaded: LoadedSession,
-        operations: [SessionOperation],
-        current: SessionPayload,
-        now: Date
-    ) async throws -> SessionCommitResult {
-        let key = loaded.token.key
-        var current = current
-        var version = loaded.stored.version
-        var attempt = 0
-        while true {
-            var payload = current
-            payload.ageFlash()
-            if payload.isEmpty {
-                // Retire the record by compare-and-swap before deleting it, as regenerate
-                // does: a write that landed meanwhile is replayed on, not deleted with it.
-                let retired = SessionRecord(key: key, data: [], expiresAt: Date(timeIntervalSince1970: 0))
-                let expected = version
-                if case .saved = try await performSave(retired, expecting: expected, to: serverStore) {
-                    try await perform(.delete) { try await serverStore.delete(key) }
-                    metrics.deleted.increment()
-                    return SessionCommitResult(action: .deleted, setCookies: expiredCookies())
-                }
-                guard let fresh = try await reloadAfterConflict(key, attempt: &attempt) else {
-                    return SessionCommitResult(action: .discarded)
-                }
-                current = fresh.payload
-                for operation in operations { current.apply(operation) }
-                version = fresh.version
-                continue
-            }
-            let createdAt = Date(timeIntervalSince1970: payload.createdAt)
-            let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
-            let record = SessionRecord(key: key, data: payload.encoded(), expiresAt: expiresAt, owner: payload.owner)
-            let expected = version
-            switch try await performSave(record, expecting: expected, to: serverStore) {
-            case .saved:
-                let moved = expiresAt.timeIntervalSince(loaded.stored.record.expiresAt) >= configuration.expiry.touchInterval.seconds
-                var cookies: [String] = []
-                if moved {
-                    cookies = refreshedCookies(loaded.token, secret: payload.csrfSecret, expiresAt: expiresAt, now: now)
-                } else if payload.csrfSecret != loaded.payload.csrfSecret {
-                    cookies = xsrfCookie(secret: payload.csrfSecret, expiresAt: expiresAt, now: now)
-                }
-                return SessionCommitResult(action: .saved, token: loaded.token, expiresAt: expiresAt, setCookies: cookies)
-            case .conflict:
-                guard let fresh = try await reloadAfterConflict(key, attempt: &attempt) else {
-                    return SessionCommitResult(action: .discarded)
-                }
-                current = fresh.payload
-                for operation in operations { current.apply(operation) }
-                version = fresh.version
-            }
-        }
     }
 
     private func commitRegenerated(
@@ -491,7 +451,7 @@ public struct SessionEngine: Sendable {
 
     /// Reloads a record after a conflict, with a short randomised back-off once
     /// retries pile up; `nil` when the session is gone (another request deleted it).
-    private func reloadAfterConflict(_ key: SessionKey, attempt: inout Int) async throws -> (payload: SessionPayload, version: SessionVersion)? {
+    func reloadAfterConflict(_ key: SessionKey, attempt: inout Int) async throws -> (payload: SessionPayload, version: SessionVersion)? {
         attempt += 1
         guard attempt <= configuration.maximumConflictRetries else {
             logger.warning(

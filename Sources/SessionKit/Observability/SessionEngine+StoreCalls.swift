@@ -11,6 +11,8 @@ extension SessionEngine {
     /// `sessionkit_store_operation_duration`; a failure is logged at error and
     /// counted in `sessionkit_store_errors_total`. Without a bootstrapped tracer
     /// the span is a no-op. Nothing here ever sees a token, and no key is recorded.
+    /// Past ``Configuration/maximumInFlightStoreOperations`` calls in flight, the
+    /// call is refused at once with ``SessionStoreError/Code/overloaded``.
     ///
     /// - Parameters:
     ///   - operation: What the call does.
@@ -24,6 +26,24 @@ extension SessionEngine {
         _ body: () async throws -> T
     ) async throws -> T {
         let instruments = metrics.store(operation)
+        guard inFlight.acquire() else {
+            instruments?.errors.increment()
+            logger.warning(
+                "session store operation refused: too many in flight",
+                metadata: [
+                    "sessionkit.store": "\(storeName)",
+                    "sessionkit.operation": "\(operation.rawValue)",
+                    "sessionkit.reason": "overloaded",
+                    "sessionkit.limit": "\(inFlight.limit)",
+                ]
+            )
+            throw SessionStoreError(
+                code: .overloaded,
+                storeName: storeName,
+                message: "\(inFlight.limit) operations already in flight (maximumInFlightStoreOperations)"
+            )
+        }
+        defer { inFlight.release() }
         return try await withSpan(operation.spanName) { span in
             span.attributes["sessionkit.store"] = storeName
             let start = ContinuousClock.now

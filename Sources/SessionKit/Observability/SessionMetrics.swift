@@ -30,6 +30,9 @@ struct SessionMetrics: Sendable {
     /// `sessionkit_sessions_replays_total`: times a request's changes were
     /// replayed on a fresher record after a conflict.
     let replays: Counter
+    /// `sessionkit_sessions_coalesced_total`: requests whose changes another
+    /// request of the same session saved with its own, in one store write.
+    let coalesced: Counter
     /// `sessionkit_sessions_deleted_total`: sessions emptied, invalidated or revoked.
     let deleted: Counter
     /// `sessionkit_sessions_expired_total`: sessions found past their idle or
@@ -50,6 +53,7 @@ struct SessionMetrics: Sendable {
         saved = Counter(label: "sessionkit_sessions_saved_total", dimensions: [("result", "saved")], factory: factory)
         conflicts = Counter(label: "sessionkit_sessions_saved_total", dimensions: [("result", "conflict")], factory: factory)
         replays = Counter(label: "sessionkit_sessions_replays_total", factory: factory)
+        coalesced = Counter(label: "sessionkit_sessions_coalesced_total", factory: factory)
         deleted = Counter(label: "sessionkit_sessions_deleted_total", factory: factory)
         expired = Counter(label: "sessionkit_sessions_expired_total", factory: factory)
         touched = Counter(label: "sessionkit_sessions_touched_total", factory: factory)

@@ -17,6 +17,7 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
             case invalidData
             case tooLarge
             case unsupported
+            case overloaded
         }
 
         private let base: Base
@@ -33,6 +34,10 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
         public static var tooLarge: Code { .init(base: .tooLarge) }
         /// The store does not support the requested capability.
         public static var unsupported: Code { .init(base: .unsupported) }
+        /// The engine already had its maximum of store operations in flight
+        /// (``SessionEngine/Configuration/maximumInFlightStoreOperations``); the
+        /// request was refused at once rather than queued behind a slow store.
+        public static var overloaded: Code { .init(base: .overloaded) }
 
         /// The code's name, for example `unavailable`.
         public var description: String { base.rawValue }
@@ -66,6 +71,7 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
         switch code {
         case .tooLarge: return "session store '\(storeName)' refused the session: \(message)"
         case .conflictRetriesExhausted: return "session store '\(storeName)' busy: too many concurrent changes to this session"
+        case .overloaded: return "session store '\(storeName)' overloaded: too many operations in flight"
         default: return "session store '\(storeName)' unavailable"
         }
     }
