@@ -220,6 +220,13 @@ enum JSONCodec {
                 guard index < bytes.count, isDigit(bytes[index]) else { throw error("invalid exponent") }
                 while index < bytes.count, isDigit(bytes[index]) { index += 1 }
             }
+            if isInteger, index - start <= 18 {
+                // Up to 18 digits cannot overflow Int64: read them without making a string.
+                var magnitude: Int64 = 0
+                let isNegative = bytes[start] == UInt8(ascii: "-")
+                for byte in bytes[(isNegative ? start + 1 : start)..<index] { magnitude = magnitude * 10 + Int64(byte - UInt8(ascii: "0")) }
+                return .int(isNegative ? -magnitude : magnitude)
+            }
             let text = String(decoding: bytes[start..<index], as: UTF8.self)
             if isInteger, let number = Int64(text) { return .int(number) }
             guard let number = Double(text), number.isFinite else { throw error("number out of range") }
@@ -230,7 +237,20 @@ enum JSONCodec {
 
         mutating func readString() throws(SessionValueDecodingError) -> String {
             index += 1  // The opening quote.
-            var output = [UInt8]()
+            // Most strings have no escape: make them straight from the input's bytes.
+            var end = index
+            while end < bytes.count {
+                let byte = bytes[end]
+                if byte == UInt8(ascii: "\"") {
+                    guard let text = String(validating: bytes[index..<end], as: UTF8.self) else { throw error("invalid UTF-8 in string") }
+                    index = end + 1
+                    return text
+                }
+                if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                end += 1
+            }
+            var output = Array(bytes[index..<end])
+            index = end
             while true {
                 guard index < bytes.count else { throw error("unterminated string") }
                 let byte = bytes[index]
