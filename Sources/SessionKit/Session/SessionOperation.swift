@@ -105,11 +105,16 @@ struct SessionPayload: Sendable, Hashable {
         return sum
     }
 
-    /// Ends a request's flash cycle (Laravel's `ageFlashData`): values flashed
-    /// in the previous request are removed, values flashed in this one become
-    /// the previous request's.
+    /// Ends a request's flash cycle (Laravel's `ageFlashData`): every value on the
+    /// old list (flashed in the previous request and not kept, or set with `now`
+    /// in this one) is removed, and values flashed in this one become the
+    /// previous request's.
+    ///
+    /// A key on both lists was flashed (or kept) and then set with `now`: the
+    /// later call wins and the value goes now, as in Laravel, which forgets
+    /// every old key without looking at the new list.
     mutating func ageFlash() {
-        for key in flashOld where !flashNew.contains(key) { values[key] = nil }
+        for key in flashOld { values[key] = nil }
         flashOld = flashNew
         flashNew = []
     }
