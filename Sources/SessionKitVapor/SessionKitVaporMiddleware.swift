@@ -43,6 +43,33 @@ public struct SessionKitVaporMiddleware: AsyncMiddleware {
         self.engine = engine
     }
 
+    /// Vapor's entry point: runs ``respond(to:chainingTo:)-(_,AsyncResponder)`` in a task
+    /// that prefers the request's event loop, so the session work, the chain
+    /// after it and the commit run there without hopping threads — unless the
+    /// store blocks its calling thread (``SessionStore/blocksCallingThread``, the
+    /// file store), which is kept off the event loop as Vapor's `AsyncMiddleware` does.
+    ///
+    /// - Parameters:
+    ///   - request: The request.
+    ///   - next: The rest of the chain.
+    /// - Returns: The response, with the session's headers.
+    public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        let promise = request.eventLoop.makePromise(of: Response.self)
+        let responder = AsyncBasicResponder { try await next.respond(to: $0).get() }
+        if engine.blocksCallingThread {
+            promise.completeWithTask { try await self.respond(to: request, chainingTo: responder) }
+        } else {
+            Task(executorPreference: EventLoopTaskExecutor(request.eventLoop)) {
+                do {
+                    promise.succeed(try await self.respond(to: request, chainingTo: responder))
+                } catch {
+                    promise.fail(error)
+                }
+            }
+        }
+        return promise.futureResult
+    }
+
     /// Loads the session, runs the rest of the chain, commits, and adds the session headers.
     ///
     /// - Parameters:

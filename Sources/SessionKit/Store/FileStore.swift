@@ -117,6 +117,9 @@ public final class FileStore: SessionOwnerIndex {
     /// `file`.
     public var name: String { "file" }
 
+    /// `true`: reads, writes and `fsync` run on the calling thread.
+    public var blocksCallingThread: Bool { true }
+
     /// The absolute path of the directory that holds the session files.
     public let directory: String
 

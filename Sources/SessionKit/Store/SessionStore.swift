@@ -117,6 +117,12 @@ public protocol SessionStore: Sendable {
     /// A short name for logs and error messages, for example `memory`, `file`, `redis`.
     var name: String { get }
 
+    /// Whether the store's calls block the calling thread on I/O (the file
+    /// store's reads, writes and `fsync`). Adapters keep such a store's calls off
+    /// the server's event loops; for the others they may run the whole session
+    /// work on the request's event loop, which saves thread hops. Default `false`.
+    var blocksCallingThread: Bool { get }
+
     /// Loads the record kept under `key`.
     ///
     /// - Parameter key: The hashed session id.
@@ -153,6 +159,11 @@ public protocol SessionStore: Sendable {
     /// - Parameter key: The hashed session id.
     /// - Throws: ``SessionStoreError`` when the store itself fails.
     func delete(_ key: SessionKey) async throws
+}
+
+extension SessionStore {
+    /// `false`: a store's calls are asynchronous unless it says otherwise.
+    public var blocksCallingThread: Bool { false }
 }
 
 /// A store that can list and remove the sessions of one owner, for "log out my
