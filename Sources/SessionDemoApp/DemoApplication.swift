@@ -17,23 +17,43 @@ public enum DemoApplication {
     /// - Parameters:
     ///   - configuration: The demo's settings.
     ///   - logger: The app's logger.
+    ///   - metrics: The metrics `GET /metrics` serves (from ``DemoMetrics/bootstrap(_:)``,
+    ///     called before this), or `nil` for no such route.
     /// - Returns: The application, ready to `runService()`.
     /// - Throws: ``SessionConfigurationError`` when the store cannot be set up (for example an unwritable `SESSION_FILE_PATH`).
-    public static func make(configuration: DemoConfiguration, logger: Logger) async throws -> some ApplicationProtocol {
+    public static func make(
+        configuration: DemoConfiguration,
+        logger: Logger,
+        metrics: DemoMetrics? = nil
+    ) async throws -> some ApplicationProtocol {
         let backend = try await DemoEngineFactory.make(configuration: configuration, logger: logger)
         return Application(
-            router: router(engine: backend.engine),
+            router: router(engine: backend.engine, metrics: metrics),
+            // A request Hummingbird refuses with 400 (a header over its limit) leaves
+            // the connection half-closed and no longer read; without an idle timeout it
+            // would hold its file descriptor until the client closes, which it never sees.
+            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "session-demo"),
             services: backend.backgroundTasks.map { SessionStoreService(run: $0) },
             logger: logger
         )
     }
 
-    /// The demo's routes on `engine`, for tests and for ``make(configuration:logger:)``.
+    /// The demo's routes on `engine`, for tests and for ``make(configuration:logger:metrics:)``.
     ///
-    /// - Parameter engine: The session engine.
-    public static func router(engine: SessionEngine) -> Router<BasicSessionKitRequestContext> {
+    /// - Parameters:
+    ///   - engine: The session engine.
+    ///   - metrics: The metrics `GET /metrics` serves, or `nil` for no such route.
+    public static func router(engine: SessionEngine, metrics: DemoMetrics? = nil) -> Router<BasicSessionKitRequestContext> {
         let router = Router(context: BasicSessionKitRequestContext.self)
+        // A route is wrapped in the middleware added before it, so the probes,
+        // registered first, never reach the session middleware: `/healthz`
+        // answers while the store is down.
+        for probe in DemoRoutes.probes(metrics: metrics) {
+            router.get(RouterPath(probe.path)) { _, _ -> Response in
+                response(probe.respond())
+            }
+        }
         router.add(middleware: SessionKitMiddleware(engine: engine))
         for route in DemoRoutes.all {
             add(route, to: router, engine: engine)

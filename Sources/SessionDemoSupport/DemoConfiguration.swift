@@ -27,6 +27,15 @@ public struct DemoConfiguration: Sendable {
         case cookie
     }
 
+    /// Where the demo's metrics go.
+    public enum MetricsExport: String, Sendable, CaseIterable {
+        /// Nowhere: swift-metrics keeps its no-op backend; the default.
+        case off
+        /// `GET /metrics` in Prometheus text, from a `PrometheusMetricsFactory`
+        /// bootstrapped before the engine is created.
+        case prometheus
+    }
+
     /// `HOST`: the address to listen on. Default `127.0.0.1`.
     public var host: String = "127.0.0.1"
     /// `PORT`: the port to listen on. Default `8080`; `0` picks a free one.
@@ -54,13 +63,17 @@ public struct DemoConfiguration: Sendable {
     public var storeTimeout: Duration?
     /// `SESSION_COOKIE_KEYS`: the cookie store's key ring, `id:base64key,...` newest first.
     public var cookieKeys: CookieStore?
-    /// The engine's settings, from `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`,
+    /// The engine's settings, from `SESSION_STORE_MAX_IN_FLIGHT` (the most store
+    /// operations in flight at once; past it a request gets `503` at once; default 1,024),
+    /// `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`,
     /// `SESSION_TOUCH_INTERVAL` (seconds), `SESSION_COOKIE_NAME`, `SESSION_COOKIE_SECURE`,
     /// `CSRF_TRUSTED_ORIGINS` (comma-separated full origins) and `CSRF_MODE`
     /// (`origin-and-token`, `origin-only`, `disabled`).
     public var engine: SessionEngine.Configuration = DemoConfiguration.defaultEngine
     /// `LOG_LEVEL`: `trace`, `debug`, `info`, `notice`, `warning`, `error` or `critical`. Default `info`.
     public var logLevel: Logger.Level = .info
+    /// `METRICS`: `prometheus` serves `GET /metrics`; `off` (or unset) serves nothing. Default `off`.
+    public var metrics: MetricsExport = .off
 
     /// The demo's defaults.
     public init() {}
@@ -138,6 +151,15 @@ public struct DemoConfiguration: Sendable {
         case .memory, .file, .sqlite, .cookie:
             break
         }
+        if let text = environment["SESSION_STORE_MAX_IN_FLIGHT"] {
+            guard let value = Int(text), value >= 1 else {
+                throw SessionConfigurationError(
+                    setting: "SESSION_STORE_MAX_IN_FLIGHT",
+                    reason: "must be a whole number of store operations, at least 1, got '\(text)'"
+                )
+            }
+            engine.maximumInFlightStoreOperations = value
+        }
         if let value = try Self.seconds(environment, "SESSION_IDLE_TIMEOUT") { engine.expiry.idleTimeout = value }
         if let value = try Self.seconds(environment, "SESSION_ABSOLUTE_TIMEOUT") { engine.expiry.absoluteTimeout = value }
         if let value = try Self.seconds(environment, "SESSION_TOUCH_INTERVAL", allowZero: true) { engine.expiry.touchInterval = value }
@@ -182,6 +204,12 @@ public struct DemoConfiguration: Sendable {
                 throw SessionConfigurationError(setting: "LOG_LEVEL", reason: "must be one of \(choices), got '\(level)'")
             }
             self.logLevel = value
+        }
+        if let metrics = environment["METRICS"], !metrics.isEmpty {
+            guard let value = MetricsExport(rawValue: metrics.lowercased()) else {
+                throw SessionConfigurationError(setting: "METRICS", reason: "must be prometheus or off, got '\(metrics)'")
+            }
+            self.metrics = value
         }
         // Re-throw the engine's own checks under the variable names the user wrote.
         do {

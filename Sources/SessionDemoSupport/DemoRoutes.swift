@@ -15,6 +15,7 @@
 /// | `POST /api/sessions/revoke-others` | `{"ok": true, "revoked": n}`: signs out everywhere else |
 /// | `GET /` and `POST /login`, `/logout`, `/counter` | the HTML page and its forms (303 back to `/`) |
 /// | `GET /sessions` and `POST /sessions/revoke`, `/sessions/revoke-others` | "Your sessions" and its forms (303 back to `/sessions`) |
+/// | `GET /healthz`, `GET /metrics` | `200 ok`; Prometheus text with `METRICS=prometheus`. Outside the session middleware: see ``probes(metrics:)`` |
 ///
 /// Bad JSON is `400 {"error": "..."}`; a body over ``maximumBodySize`` is `413`.
 /// Without a signed-in user the session routes answer `401` (the pages redirect

@@ -10,13 +10,21 @@ public import Vapor
 /// shared with `session-demo`; this type only registers them with Vapor.
 public enum DemoVaporApplication {
     /// Configures `app` as the demo: the configured store and engine, the store's
-    /// background work, the middleware, the routes, and `HOST` and `PORT`.
+    /// background work, the middleware, the routes, `HOST` and `PORT`, and the
+    /// log level (`LOG_LEVEL`, but never below `debug`: Vapor's trace output
+    /// holds every request's Cookie header).
     ///
     /// - Parameters:
     ///   - app: The application to configure.
     ///   - configuration: The demo's settings.
+    ///   - metrics: The metrics `GET /metrics` serves (from ``DemoMetrics/bootstrap(_:)``,
+    ///     called before this), or `nil` for no such route.
     /// - Throws: ``SessionConfigurationError`` when the store cannot be set up (for example an unwritable `SESSION_FILE_PATH`).
-    public static func configure(_ app: Application, configuration: DemoConfiguration) async throws {
+    public static func configure(_ app: Application, configuration: DemoConfiguration, metrics: DemoMetrics? = nil) async throws {
+        // Vapor logs every request head at trace, Cookie header and all, so a
+        // session token would reach the log: its logger never goes below debug.
+        // SessionKit logs nothing at trace, so LOG_LEVEL=trace loses nothing of it.
+        app.logger.logLevel = max(configuration.logLevel, .debug)
         let backend = try await DemoEngineFactory.make(configuration: configuration, logger: app.logger)
         app.http.server.configuration.hostname = configuration.host
         app.http.server.configuration.port = configuration.port
@@ -24,17 +32,22 @@ public enum DemoVaporApplication {
         for run in backend.backgroundTasks {
             app.lifecycle.use(SessionStoreLifecycleHandler(run: run))
         }
-        routes(app, engine: backend.engine)
+        routes(app, engine: backend.engine, metrics: metrics)
     }
 
     /// Sets `engine` as the app's SessionKit engine, installs the middleware and
-    /// registers the demo's routes; for tests and for ``configure(_:configuration:)``.
+    /// registers the demo's routes; for tests and for ``configure(_:configuration:metrics:)``.
     ///
     /// - Parameters:
     ///   - app: The application.
     ///   - engine: The session engine.
-    public static func routes(_ app: Application, engine: SessionEngine) {
+    ///   - metrics: The metrics `GET /metrics` serves, or `nil` for no such route.
+    public static func routes(_ app: Application, engine: SessionEngine, metrics: DemoMetrics? = nil) {
         app.sessionKit.engine = engine
+        // Vapor runs every global middleware on every route, so the probes are
+        // answered by a middleware placed before the session middleware:
+        // `/healthz` answers while the store is down.
+        app.middleware.use(ProbeMiddleware(probes: DemoRoutes.probes(metrics: metrics)))
         app.middleware.use(app.sessionKit.middleware)
         for route in DemoRoutes.all {
             add(route, to: app, engine: engine)
@@ -68,6 +81,18 @@ public enum DemoVaporApplication {
             parameters[name] = req.parameters.get(name)
         }
         return response(await route.handle(DemoRequest(session: req.sessionKit, engine: engine, parameters: parameters, body: body)))
+    }
+
+    /// Answers `GET` on a probe's path itself, passing every other request on.
+    private struct ProbeMiddleware: AsyncMiddleware {
+        let probes: [DemoProbe]
+
+        func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+            guard request.method == .GET, let probe = probes.first(where: { $0.path == request.url.path }) else {
+                return try await next.respond(to: request)
+            }
+            return DemoVaporApplication.response(probe.respond())
+        }
     }
 
     private static func response(_ demo: DemoResponse) -> Response {

@@ -10,10 +10,12 @@ import Vapor
 // given on the command line override HOST and PORT, as in any Vapor app.
 do {
     let configuration = try DemoConfiguration(environment: ProcessInfo.processInfo.environment)
+    // Before the app and the engine exist: both take their metrics from `MetricsSystem.factory`.
+    let metrics = DemoMetrics.bootstrap(configuration.metrics)
     let app = try await Application.make(try Environment.detect())
     app.logger.logLevel = configuration.logLevel
     do {
-        try await DemoVaporApplication.configure(app, configuration: configuration)
+        try await DemoVaporApplication.configure(app, configuration: configuration, metrics: metrics)
         try await app.execute()
     } catch {
         try? await app.asyncShutdown()

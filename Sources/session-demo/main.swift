@@ -10,7 +10,9 @@ do {
     let configuration = try DemoConfiguration(environment: ProcessInfo.processInfo.environment)
     var logger = Logger(label: "session-demo")
     logger.logLevel = configuration.logLevel
-    let app = try await DemoApplication.make(configuration: configuration, logger: logger)
+    // Before the engine exists: it takes its counters from `MetricsSystem.factory` when created.
+    let metrics = DemoMetrics.bootstrap(configuration.metrics)
+    let app = try await DemoApplication.make(configuration: configuration, logger: logger, metrics: metrics)
     try await app.runService()
 } catch {
     FileHandle.standardError.write(Data("session-demo: \(error)\n".utf8))

@@ -36,6 +36,7 @@ import Testing
             "SESSION_FILE_PATH": "/var/lib/demo",
             "SESSION_SQLITE_PATH": "/var/lib/demo.sqlite",
             "SESSION_STORE_TIMEOUT": "750",
+            "SESSION_STORE_MAX_IN_FLIGHT": "64",
             "SESSION_IDLE_TIMEOUT": "600",
             "SESSION_ABSOLUTE_TIMEOUT": "3600",
             "SESSION_TOUCH_INTERVAL": "30",
@@ -52,6 +53,7 @@ import Testing
         #expect(configuration.filePath == "/var/lib/demo")
         #expect(configuration.sqlitePath == "/var/lib/demo.sqlite")
         #expect(configuration.storeTimeout == .milliseconds(750))
+        #expect(configuration.engine.maximumInFlightStoreOperations == 64)
         #expect(configuration.engine.expiry.idleTimeout == .seconds(600))
         #expect(configuration.engine.expiry.absoluteTimeout == .seconds(3600))
         #expect(configuration.engine.expiry.touchInterval == .seconds(30))
@@ -215,6 +217,8 @@ import Testing
             Invalid(environment: ["SESSION_STORE": "redis", "REDIS_URL": ""], setting: "REDIS_URL"),
             Invalid(environment: ["SESSION_STORE": "redis", "REDIS_URL": "127.0.0.1:6379"], setting: "REDIS_URL"),
             Invalid(environment: ["SESSION_STORE_TIMEOUT": "0"], setting: "SESSION_STORE_TIMEOUT"),
+            Invalid(environment: ["SESSION_STORE_MAX_IN_FLIGHT": "0"], setting: "SESSION_STORE_MAX_IN_FLIGHT"),
+            Invalid(environment: ["SESSION_STORE_MAX_IN_FLIGHT": "many"], setting: "SESSION_STORE_MAX_IN_FLIGHT"),
             Invalid(environment: ["SESSION_STORE_TIMEOUT": "1.5"], setting: "SESSION_STORE_TIMEOUT"),
             Invalid(environment: ["SESSION_STORE_TIMEOUT": "600001"], setting: "SESSION_STORE_TIMEOUT"),
             Invalid(environment: ["SESSION_IDLE_TIMEOUT": "0"], setting: "SESSION_IDLE_TIMEOUT"),

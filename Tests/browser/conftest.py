@@ -21,6 +21,16 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The demo's output, at LOG_LEVEL=trace, is kept for scripts/check-logs, which
+# searches it for session tokens and CSRF secrets.
+DEMO_LOGS = Path(os.environ.get("SESSIONKIT_DEMO_LOGS", REPO_ROOT / ".build" / "demo-logs"))
+
+
+def pytest_sessionstart(session) -> None:
+    DEMO_LOGS.mkdir(parents=True, exist_ok=True)
+    for old in DEMO_LOGS.glob("browser-*"):
+        with contextlib.suppress(OSError):
+            old.unlink()
 DEFAULT_DEMO_BIN = REPO_ROOT / ".build" / "debug" / "session-demo"
 STARTUP_DEADLINE = 60.0  # seconds for the demo to answer GET /api/me
 ARTIFACTS = Path(os.environ.get("BROWSER_TEST_ARTIFACTS", "/tmp/sessionkit-browser-artifacts"))
@@ -92,10 +102,10 @@ def _start_demo(binary: Path, store: str, workdir: Path) -> Demo:
         # would rename the cookie, for one).
         env = {name: value for name, value in os.environ.items()
                if not name.startswith(("SESSION_", "CSRF_")) and name not in ("HOST", "PORT")}
-        env.update({"HOST": "127.0.0.1", "PORT": str(port), "SESSION_STORE": store, "LOG_LEVEL": "info"})
+        env.update({"HOST": "127.0.0.1", "PORT": str(port), "SESSION_STORE": store, "LOG_LEVEL": "trace"})
         if store == "file":
             env["SESSION_FILE_PATH"] = str(workdir / "sessions")
-        log_path = workdir / f"demo-{store}-{attempt}.log"
+        log_path = DEMO_LOGS / f"browser-session-demo-{store}-{port}.log"
         log_file = open(log_path, "wb")
         process = subprocess.Popen([str(binary)], cwd=workdir, env=env, stdout=log_file,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

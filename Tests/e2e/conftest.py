@@ -31,6 +31,24 @@ STORES = ["memory", "file"]
 STARTUP_DEADLINE = 60.0  # seconds for a demo to answer GET /api/me
 STOP_DEADLINE = 10.0  # seconds for a demo to exit after SIGTERM
 
+# Every demo's output, at LOG_LEVEL=trace, is kept for scripts/check-logs,
+# which searches it for session tokens and CSRF secrets (with the tokens this
+# suite saw, written to e2e-tokens.txt beside the logs).
+DEMO_LOGS = Path(os.environ.get("SESSIONKIT_DEMO_LOGS", REPO_ROOT / ".build" / "demo-logs"))
+SEEN_TOKENS: set[str] = set()
+
+
+def pytest_sessionstart(session) -> None:
+    DEMO_LOGS.mkdir(parents=True, exist_ok=True)
+    for old in DEMO_LOGS.glob("e2e-*"):
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    with contextlib.suppress(OSError):
+        (DEMO_LOGS / "e2e-tokens.txt").write_text("".join(f"{token}\n" for token in sorted(SEEN_TOKENS)))
+
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):  # noqa: D401 - urllib hook
@@ -118,6 +136,7 @@ class Client:
                 response = Response(raw.status, list(raw.headers.items()), raw.read().decode())
         except urllib.error.HTTPError as error:
             response = Response(error.code, list(error.headers.items()), error.read().decode())
+        SEEN_TOKENS.update(cookie.value for cookie in response.set_cookies if cookie.value)
         if cookie_header is None:
             for cookie in response.set_cookies:
                 if cookie.is_removal:
@@ -175,10 +194,10 @@ def start_demo(name: str, store: str, workdir: Path) -> Demo:
     last_log = ""
     for attempt in range(3):
         port = free_port()
-        env = demo_environment(HOST="127.0.0.1", PORT=str(port), SESSION_STORE=store, LOG_LEVEL="warning")
+        env = demo_environment(HOST="127.0.0.1", PORT=str(port), SESSION_STORE=store, LOG_LEVEL="trace")
         if store == "file":
             env["SESSION_FILE_PATH"] = str(workdir / f"sessions-{name}")
-        log_path = workdir / f"{name}-{store}-{attempt}.log"
+        log_path = DEMO_LOGS / f"e2e-{name}-{store}-{port}.log"
         with open(log_path, "wb") as log_file:
             process = subprocess.Popen([binary], cwd=workdir, env=env, stdout=log_file,
                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
