@@ -159,7 +159,14 @@ public final class PostgresStore: SessionStore {
         guard let (data, version, expiresAt, owner) = row else { return nil }
         guard let version = UInt64(exactly: version) else {
             // The store never writes a negative version: treat the row as unreadable.
-            logger.debug("ignoring a session row with a negative version", metadata: ["sessionkit.reason": "corrupt"])
+            logger.warning(
+                "Ignoring an unreadable session row",
+                metadata: [
+                    "sessionkit.store": "\(name)",
+                    "sessionkit.session": "\(key.fingerprint)",
+                    "sessionkit.reason": "a negative version",
+                ]
+            )
             return nil
         }
         return StoredSession(

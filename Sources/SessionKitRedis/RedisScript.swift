@@ -72,7 +72,12 @@ struct RedisScript: Sendable, Hashable {
     /// unreadable record, a value of another type) counts as absent. A create
     /// succeeds only over an absent record, an update only when the live record's
     /// version is the expected one. Versions are compared as text, so Lua's
-    /// doubles never round them. The hash is rewritten whole; `PEXPIREAT` makes
+    /// doubles never round them. The hash is rewritten in place (`HSET`, then
+    /// `HDEL` of the owner fields when there is no owner; a key of another type is
+    /// deleted first): the first write is `HSET`, a command Redis refuses once
+    /// `maxmemory` is reached under `noeviction`, so a full Redis fails the save
+    /// instead of growing past its limit (a script whose first write was `DEL`,
+    /// which Redis always allows, could write on after it); `PEXPIREAT` makes
     /// Redis itself drop it at its expiry, and an expiry already past deletes it
     /// at once.
     ///
@@ -100,13 +105,15 @@ struct RedisScript: Sendable, Hashable {
             elseif live ~= ARGV[1] then
               return 0
             end
-            if previous and previous ~= ARGV[7] then redis.call('SREM', ARGV[8] .. previous, ARGV[9]) end
-            redis.call('DEL', KEYS[1])
+            local kind = redis.call('TYPE', KEYS[1]).ok
+            if kind ~= 'hash' and kind ~= 'none' then redis.call('DEL', KEYS[1]) end
             if ARGV[7] == '' then
               redis.call('HSET', KEYS[1], 'd', ARGV[3], 'v', ARGV[2], 'e', ARGV[4])
+              redis.call('HDEL', KEYS[1], 'o', 'i')
             else
               redis.call('HSET', KEYS[1], 'd', ARGV[3], 'v', ARGV[2], 'e', ARGV[4], 'o', ARGV[6], 'i', ARGV[7])
             end
+            if previous and previous ~= ARGV[7] then redis.call('SREM', ARGV[8] .. previous, ARGV[9]) end
             redis.call('PEXPIREAT', KEYS[1], ARGV[4])
             if ARGV[7] ~= '' and tonumber(ARGV[4]) > now then
               redis.call('SADD', KEYS[2], ARGV[9])

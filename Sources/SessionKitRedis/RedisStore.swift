@@ -142,21 +142,29 @@ public final class RedisStore: SessionStore {
     }
 
     /// Reads the reply to ``loadCommand(_:)``: `nil` for a record that is missing,
-    /// unreadable, or expired at `now` (Unix milliseconds).
+    /// unreadable, or expired at `now` (Unix milliseconds). An unreadable record
+    /// (a field missing or not a number, or another type under the key) is logged
+    /// at `warning`; the next save replaces it.
     func storedSession(_ key: SessionKey, from reply: RESPValue, now: Int64) throws(SessionStoreError) -> StoredSession? {
         if case .error(let message) = reply {
             // Another type under a session key is an unreadable record, not a failure.
-            if message.hasPrefix("WRONGTYPE") { return nil }
+            if message.hasPrefix("WRONGTYPE") {
+                logUnreadable(key, reason: "the key holds a value that is not a hash")
+                return nil
+            }
             throw replyError(message, command: "HMGET")
         }
         guard case .array(let fields) = reply, fields.count == 4 else {
             throw unexpectedReply(reply, command: "HMGET")
         }
+        // No field at all: no record (HMGET of a missing key).
+        if fields.allSatisfy({ if case .null = $0 { true } else { false } }) { return nil }
         guard
             let data = fields[0].bytes,
             let versionText = fields[1].string, let version = UInt64(versionText),
             let expiryText = fields[2].string, let expiry = Int64(expiryText)
         else {
+            logUnreadable(key, reason: "a field is missing or not a number")
             return nil
         }
         guard expiry > now else { return nil }
@@ -364,6 +372,17 @@ public final class RedisStore: SessionStore {
         let fallback = try await send(RESPCommand("EVAL", [.string(script.source)] + keysAndArguments))
         if case .error(let message) = fallback { throw replyError(message, command: "EVAL") }
         return fallback
+    }
+
+    private func logUnreadable(_ key: SessionKey, reason: String) {
+        logger.warning(
+            "Ignoring an unreadable session record",
+            metadata: [
+                "sessionkit.store": "\(name)",
+                "sessionkit.session": "\(key.fingerprint)",
+                "sessionkit.reason": "\(reason)",
+            ]
+        )
     }
 
     func redisKey(_ key: SessionKey) -> RESPCommand.Argument {

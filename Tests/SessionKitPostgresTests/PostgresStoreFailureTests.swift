@@ -1,7 +1,9 @@
 import Foundation
+import Logging
 import PostgresNIO
 import SessionKit
 import SessionKitPostgres
+import Synchronization
 import Testing
 
 /// The PostgreSQL store when the server is missing or silent, and its settings;
@@ -149,4 +151,68 @@ import Testing
     private static let unusedClient = PostgresClient(
         configuration: .init(host: "127.0.0.1", port: 1, username: "nobody", password: nil, database: nil, tls: .disable)
     )
+}
+
+/// A row the store cannot read, on a real server.
+@Suite(.enabled(if: PostgresTestServer.shouldRun, "DATABASE_URL not set; run scripts/test"))
+struct PostgresStoreUnreadableRowTests {
+    /// A negative version (the store never writes one) is no session and one warning, never an error.
+    @Test func rowWithANegativeVersionIsNoSessionAndOneWarning() async throws {
+        let logs = LogLines()
+        let client = try PostgresTestServer.client()
+        let configuration = PostgresStore.Configuration(table: PostgresTestServer.uniqueTable(), operationTimeout: .seconds(10))
+        let store = try PostgresStore(client: client, configuration: configuration, logger: logs.logger)
+        do {
+            let record = SessionRecord(key: SessionToken.generate().key, data: [1], expiresAt: Date() + 600)
+            _ = try await store.save(record, expecting: nil)
+            let table = "\"public\".\"\(configuration.table)\""
+            try await client.query("UPDATE \(unescaped: table) SET version = -1")
+            let before = logs.warnings.count
+
+            #expect(try await store.load(record.key) == nil)
+
+            #expect(logs.warnings.count == before + 1)
+            #expect(logs.warnings.last?.message == "Ignoring an unreadable session row")
+        } catch {
+            try? await PostgresTestServer.dropTable(of: configuration, client: client)
+            throw error
+        }
+        try await PostgresTestServer.dropTable(of: configuration, client: client)
+    }
+}
+
+/// Keeps the level and message of every log event, so a test can count the lines a call logs.
+private final class LogLines: Sendable {
+    struct Line: Sendable {
+        var level: Logger.Level
+        var message: String
+    }
+
+    private let storage = Mutex<[Line]>([])
+
+    var lines: [Line] { storage.withLock { $0 } }
+
+    /// The lines at `warning` or above: what an operator sees at the default levels.
+    var warnings: [Line] { lines.filter { $0.level >= .warning } }
+
+    var logger: Logger {
+        var logger = Logger(label: "sessionkit.tests") { _ in Handler(lines: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    struct Handler: LogHandler {
+        let lines: LogLines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            lines.storage.withLock { $0.append(Line(level: event.level, message: event.message.description)) }
+        }
+    }
 }

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
+import NIOCore
 import SessionKit
+import Synchronization
 import Testing
 
 @testable import SessionKitRedis
@@ -13,6 +15,31 @@ import Testing
         logger.logLevel = .critical
         return logger
     }()
+
+    /// Garbage under a session key (a field missing or not a number, another
+    /// type) is no session and one warning, never an error; a missing or an
+    /// expired record is no session and logs nothing.
+    @Test func unreadableRecordIsNoSessionAndOneWarning() throws {
+        let logs = LogLines()
+        let store = try RedisStore(configuration: .init(port: 1), logger: logs.logger)
+        let key = SessionToken.generate().key
+        func bulk(_ text: String) -> RESPValue { .bulkString(ByteBuffer(string: text)) }
+        let unreadable: [RESPValue] = [
+            .array([bulk("{}"), .null, bulk("2000"), .null]),
+            .array([bulk("{}"), bulk("one"), bulk("2000"), .null]),
+            .array([bulk("{}"), bulk("1"), .null, .null]),
+            .array([.null, bulk("1"), bulk("2000"), .null]),
+            .error("WRONGTYPE Operation against a key holding the wrong kind of value"),
+        ]
+        for (index, reply) in unreadable.enumerated() {
+            #expect(try store.storedSession(key, from: reply, now: 1_000) == nil)
+            #expect(logs.warnings.count == index + 1, "\(reply)")
+        }
+        #expect(logs.warnings.allSatisfy { $0.message == "Ignoring an unreadable session record" })
+        #expect(try store.storedSession(key, from: .array([.null, .null, .null, .null]), now: 1_000) == nil)
+        #expect(try store.storedSession(key, from: .array([bulk("{}"), bulk("1"), bulk("999"), .null]), now: 1_000) == nil)
+        #expect(logs.lines.count == unreadable.count)
+    }
 
     @Test func serverDownFailsAsUnavailableWithinTheTimeout() async throws {
         let port = try await FakeRedisServer.closedPort()
@@ -106,5 +133,41 @@ import Testing
         let record = SessionRecord(key: SessionToken.generate().key, data: [1], expiresAt: Date(timeIntervalSince1970: .nan))
         let error = await #expect(throws: SessionStoreError.self) { try await store.save(record, expecting: nil) }
         #expect(error?.code == .invalidData)
+    }
+}
+
+/// Keeps the level and message of every log event, so a test can count the lines a call logs.
+private final class LogLines: Sendable {
+    struct Line: Sendable {
+        var level: Logger.Level
+        var message: String
+    }
+
+    private let storage = Mutex<[Line]>([])
+
+    var lines: [Line] { storage.withLock { $0 } }
+
+    /// The lines at `warning` or above: what an operator sees at the default levels.
+    var warnings: [Line] { lines.filter { $0.level >= .warning } }
+
+    var logger: Logger {
+        var logger = Logger(label: "sessionkit.tests") { _ in Handler(lines: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+
+    struct Handler: LogHandler {
+        let lines: LogLines
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            lines.storage.withLock { $0.append(Line(level: event.level, message: event.message.description)) }
+        }
     }
 }

@@ -9,6 +9,7 @@ Plain urllib and subprocess; nothing but pytest needed. Run with
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import json
 import os
@@ -39,6 +40,24 @@ STARTUP_DEADLINE = 60.0  # seconds for a demo or a server to answer
 STOP_DEADLINE = 10.0  # seconds for a process to exit after SIGTERM
 POLL_INTERVAL = 0.05  # seconds between two readiness polls
 SUMMARY = Path(os.environ.get("INTEGRATION_SUMMARY", REPO_ROOT / ".build" / "integration-summary.json"))
+
+# Every demo's output, at LOG_LEVEL=trace, is kept for scripts/check-logs,
+# which searches it for session tokens and CSRF secrets (with the tokens this
+# suite saw, written to integration-tokens.txt beside the logs).
+DEMO_LOGS = Path(os.environ.get("SESSIONKIT_DEMO_LOGS", REPO_ROOT / ".build" / "demo-logs"))
+SEEN_TOKENS: set[str] = set()
+
+
+def pytest_sessionstart(session) -> None:
+    DEMO_LOGS.mkdir(parents=True, exist_ok=True)
+    for old in DEMO_LOGS.glob("integration-*"):
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    with contextlib.suppress(OSError):
+        (DEMO_LOGS / "integration-tokens.txt").write_text("".join(f"{token}\n" for token in sorted(SEEN_TOKENS)))
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -92,10 +111,36 @@ class RedisServer:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.process: subprocess.Popen | None = None
+        self.extra_args: list[str] = []  # more redis-server options, e.g. ["--maxmemory", "2mb"]
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}"
+
+    def command(self, *args: str | bytes, timeout: float = 5):
+        """Sends one command and returns the decoded reply (RESP2): bytes, int,
+        a list, None, or a `RedisReplyError` instance for an error reply."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            return self.pipeline([args], sock=sock)[0]
+
+    def pipeline(self, commands, sock: socket.socket | None = None) -> list:
+        """Sends several commands at once and returns their replies in order."""
+        own = sock is None
+        if own:
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        try:
+            out = bytearray()
+            for args in commands:
+                out += b"*%d\r\n" % len(args)
+                for arg in args:
+                    data = arg if isinstance(arg, bytes) else str(arg).encode()
+                    out += b"$%d\r\n%s\r\n" % (len(data), data)
+            sock.sendall(out)
+            reader = sock.makefile("rb")
+            return [_read_resp(reader) for _ in commands]
+        finally:
+            if own:
+                sock.close()
 
     def log(self) -> str:
         return (self.folder / "redis.log").read_text(errors="replace") if (self.folder / "redis.log").exists() else ""
@@ -109,7 +154,7 @@ class RedisServer:
         self.process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
              "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
-             "--logfile", str(self.folder / "redis.log")],
+             "--logfile", str(self.folder / "redis.log"), *self.extra_args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )
         wait_until(f"redis-server on port {self.port}", self.ping, log=self.log)
@@ -123,6 +168,33 @@ class RedisServer:
     def stop(self) -> None:
         if self.process:
             stop_process(self.process)
+
+
+class RedisReplyError(Exception):
+    """An error reply (`-ERR ...`) from Redis, returned (not raised) by `RedisServer.command`."""
+
+
+def _read_resp(reader):
+    line = reader.readline()
+    if not line:
+        raise ConnectionError("redis closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        return RedisReplyError(rest.decode(errors="replace"))
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        length = int(rest)
+        if length < 0:
+            return None
+        data = reader.read(length + 2)
+        return data[:-2]
+    if kind == b"*":
+        count = int(rest)
+        return None if count < 0 else [_read_resp(reader) for _ in range(count)]
+    raise ConnectionError(f"unexpected RESP reply {line!r}")
 
 
 def _postgres_bin() -> Path:
@@ -166,6 +238,15 @@ class PostgresServer:
         result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True)
         if result.returncode != 0:
             pytest.fail(f"{' '.join(command[:2])} failed ({result.returncode}):\n{result.stdout}{result.stderr}\n{self.log()}")
+
+    def psql(self, sql: str) -> str:
+        """Runs `sql` with psql over TCP (a client may run as root) and returns its
+        unaligned, tuples-only output."""
+        result = subprocess.run([str(self.bin / "psql"), self.url, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                                 "-c", sql], stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"psql failed ({result.returncode}): {sql}\n{result.stderr}")
+        return result.stdout
 
     def start(self) -> None:
         """Starts the server and returns once it accepts connections (`pg_ctl -w`)."""
@@ -255,6 +336,8 @@ class Client:
         for line in response.header("Set-Cookie"):
             parts = [part.strip() for part in line.split(";")]
             name, _, value = parts[0].partition("=")
+            if value:
+                SEEN_TOKENS.add(value)
             removed = not value or any(p.lower().startswith("max-age=") and p[8:].lstrip("-").isdigit()
                                        and int(p[8:]) <= 0 for p in parts[1:])
             if removed:
@@ -324,24 +407,39 @@ def demo_environment(**settings: str) -> dict[str, str]:
     return env
 
 
-def start_demo(name: str, server: RedisServer | PostgresServer, workdir: Path) -> Demo:
-    """Starts demo `name` on `server`'s store on a free port, polling GET /api/me
-    until it answers; retries with another port if the chosen one was taken."""
+def start_demo(name: str, server: RedisServer | PostgresServer | None, workdir: Path, *,
+               store: str | None = None, **settings: str) -> Demo:
+    """Starts demo `name` on `server`'s store (or, with `server=None`, on the local
+    `store` that `settings` configure, e.g. SESSION_FILE_PATH) on a free port,
+    polling GET /api/me until it answers; retries with another port if the
+    chosen one was taken. `settings` are extra environment variables and win
+    over the defaults (SESSION_STORE_TIMEOUT, LOG_LEVEL, ...)."""
     binary = DEMOS[name]
     if not os.access(binary, os.X_OK):
         pytest.fail(f"{binary} is missing; run scripts/integration-test, which builds it")
-    url_variable = "REDIS_URL" if server.name == "redis" else "DATABASE_URL"
+    store = store or server.name
+    base: dict[str, str] = {"SESSION_STORE": store, "SESSION_STORE_TIMEOUT": str(STORE_TIMEOUT_MS), "LOG_LEVEL": "trace"}
+    if server is not None:
+        base["REDIS_URL" if server.name == "redis" else "DATABASE_URL"] = server.url
+    base.update(settings)
     last_log = ""
     for attempt in range(3):
         port = free_port()
-        env = demo_environment(HOST="127.0.0.1", PORT=str(port), SESSION_STORE=server.name,
-                               SESSION_STORE_TIMEOUT=str(STORE_TIMEOUT_MS), LOG_LEVEL="warning",
-                               **{url_variable: server.url})
-        log_path = workdir / f"{name}-{server.name}-{port}.log"
-        with open(log_path, "wb") as log_file:
-            process = subprocess.Popen([binary], cwd=workdir, env=env, stdout=log_file,
-                                       stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        demo = Demo(name, server.name, process, port, log_path)
+        env = demo_environment(HOST="127.0.0.1", PORT=str(port), **base)
+        log_path = DEMO_LOGS / f"integration-{name}-{store}-{port}.log"
+        busy_until = time.monotonic() + STARTUP_DEADLINE
+        while True:
+            try:
+                with open(log_path, "wb") as log_file:
+                    process = subprocess.Popen([binary], cwd=workdir, env=env, stdout=log_file,
+                                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                break
+            except OSError as error:
+                # ETXTBSY: a build (of another engineer, on the shared .build) is writing the binary.
+                if error.errno != errno.ETXTBSY or time.monotonic() > busy_until:
+                    raise
+                time.sleep(0.5)  # waiting for the linker to finish, not polling the demo
+        demo = Demo(name, store, process, port, log_path)
         deadline = time.monotonic() + STARTUP_DEADLINE
         while time.monotonic() < deadline and process.poll() is None:
             with contextlib.suppress(OSError):
@@ -354,7 +452,7 @@ def start_demo(name: str, server: RedisServer | PostgresServer, workdir: Path) -
         last_log = demo.log()
         if "in use" not in last_log.lower():
             break
-    pytest.fail(f"{name} ({server.name}) exited with {process.returncode}; log:\n{last_log}")
+    pytest.fail(f"{name} ({store}) exited with {process.returncode}; log:\n{last_log}")
 
 
 @pytest.fixture
