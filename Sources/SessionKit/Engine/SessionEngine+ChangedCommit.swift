@@ -94,7 +94,7 @@ extension SessionEngine {
             } else {
                 let createdAt = Date(timeIntervalSince1970: payload.createdAt)
                 let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
-                let record = SessionRecord(key: key, data: payload.encoded(), expiresAt: expiresAt, owner: payload.owner)
+                let record = SessionRecord(key: key, data: try encoded(payload), expiresAt: expiresAt, owner: payload.owner)
                 if case .saved(let written) = try await performSave(record, expecting: version, to: serverStore) {
                     let results = members.map { savedResult(for: $0.loaded, payload: payload, expiresAt: expiresAt, now: now) }
                     return BatchOutcome(results: results, written: .init(payload: payload, version: written))

@@ -382,7 +382,7 @@ public struct SessionEngine: Sendable {
         let token = SessionToken.generate()
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
-        let record = SessionRecord(key: token.key, data: payload.encoded(), expiresAt: expiresAt, owner: payload.owner)
+        let record = SessionRecord(key: token.key, data: try encoded(payload), expiresAt: expiresAt, owner: payload.owner)
         guard case .saved = try await performSave(record, expecting: nil, to: serverStore) else {
             // A fresh 256-bit token cannot collide; a store that says so is broken.
             throw SessionStoreError(
@@ -488,6 +488,25 @@ public struct SessionEngine: Sendable {
         }
         metrics.replays.increment()
         return (payload, fresh.version)
+    }
+
+    /// The payload's stored bytes.
+    ///
+    /// - Throws: ``SessionStoreError/Code/invalidData`` when a value nests deeper
+    ///   than the reader accepts; nothing is written and the stored session stays as it was.
+    func encoded(_ payload: SessionPayload) throws(SessionStoreError) -> [UInt8] {
+        guard let bytes = payload.readableEncoding() else {
+            logger.error(
+                "session not saved: a value nests arrays and objects too deep to be read back",
+                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.reason": "value-too-deep"]
+            )
+            throw SessionStoreError(
+                code: .invalidData,
+                storeName: storeName,
+                message: "a session value nests arrays and objects deeper than \(JSONCodec.maximumDepth) levels; nothing was saved"
+            )
+        }
+        return bytes
     }
 
     func refreshedCookies(_ token: SessionToken, secret: String?, expiresAt: Date, now: Date) -> [String] {

@@ -12,11 +12,24 @@ enum JSONCodec {
     static func encode(_ value: SessionValue) -> [UInt8] {
         var output = [UInt8]()
         output.reserveCapacity(64)
-        write(value, into: &output)
+        var levels = 0
+        write(value, into: &output, depth: 0, levels: &levels)
         return output
     }
 
-    static func write(_ value: SessionValue, into output: inout [UInt8]) {
+    /// The value's JSON, or `nil` when arrays and objects nest more than
+    /// `maximumDepth` levels: the reader would refuse it.
+    static func encode(_ value: SessionValue, maximumDepth: Int) -> [UInt8]? {
+        var output = [UInt8]()
+        output.reserveCapacity(64)
+        var levels = 0
+        write(value, into: &output, depth: 0, levels: &levels)
+        return levels <= maximumDepth ? output : nil
+    }
+
+    /// Writes `value`, a container `depth` levels down, raising `levels` to the
+    /// deepest nesting of arrays and objects seen.
+    static func write(_ value: SessionValue, into output: inout [UInt8], depth: Int, levels: inout Int) {
         switch value {
         case .null:
             output.append(contentsOf: "null".utf8)
@@ -29,13 +42,15 @@ enum JSONCodec {
         case .string(let text):
             writeString(text, into: &output)
         case .array(let elements):
+            levels = max(levels, depth + 1)
             output.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
-                write(element, into: &output)
+                write(element, into: &output, depth: depth + 1, levels: &levels)
             }
             output.append(UInt8(ascii: "]"))
         case .object(let members):
+            levels = max(levels, depth + 1)
             output.append(UInt8(ascii: "{"))
             var first = true
             // Keys in order, so the same value always encodes to the same bytes.
@@ -44,7 +59,7 @@ enum JSONCodec {
                 first = false
                 writeString(key, into: &output)
                 output.append(UInt8(ascii: ":"))
-                write(member, into: &output)
+                write(member, into: &output, depth: depth + 1, levels: &levels)
             }
             output.append(UInt8(ascii: "}"))
         }
@@ -86,8 +101,8 @@ enum JSONCodec {
 
     // MARK: Reading
 
-    static func decode(_ bytes: [UInt8]) throws(SessionValueDecodingError) -> SessionValue {
-        var reader = Reader(bytes: bytes)
+    static func decode(_ bytes: [UInt8], maximumDepth: Int = maximumDepth) throws(SessionValueDecodingError) -> SessionValue {
+        var reader = Reader(bytes: bytes, maximumDepth: maximumDepth)
         reader.skipWhitespace()
         let value = try reader.readValue(depth: 0)
         reader.skipWhitespace()
@@ -97,10 +112,12 @@ enum JSONCodec {
 
     struct Reader {
         let bytes: [UInt8]
+        let maximumDepth: Int
         var index = 0
 
-        init(bytes: [UInt8]) {
+        init(bytes: [UInt8], maximumDepth: Int) {
             self.bytes = bytes
+            self.maximumDepth = maximumDepth
         }
 
         func error(_ reason: String) -> SessionValueDecodingError {
@@ -125,8 +142,8 @@ enum JSONCodec {
             guard index < bytes.count else { throw error("unexpected end of input") }
             let byte = bytes[index]
             // Only arrays and objects nest: a scalar inside the deepest allowed container is fine.
-            guard depth < JSONCodec.maximumDepth || (byte != UInt8(ascii: "[") && byte != UInt8(ascii: "{")) else {
-                throw error("nested deeper than \(JSONCodec.maximumDepth) levels")
+            guard depth < maximumDepth || (byte != UInt8(ascii: "[") && byte != UInt8(ascii: "{")) else {
+                throw error("nested deeper than \(maximumDepth) levels")
             }
             switch byte {
             case UInt8(ascii: "n"):

@@ -121,7 +121,23 @@ struct SessionPayload: Sendable, Hashable {
 
     // MARK: Encoding
 
+    /// The record's own object and its `d` member wrap every value in two levels.
+    static let maximumRecordDepth = JSONCodec.maximumDepth + 2
+
+    /// The stored bytes, whatever the values' depth (for tests and tools; the
+    /// engine writes ``readableEncoding()``).
     func encoded() -> [UInt8] {
+        JSONCodec.encode(recordObject)
+    }
+
+    /// The stored bytes, or `nil` when a value nests arrays and objects deeper
+    /// than ``JSONCodec/maximumDepth`` levels (possible only for values built in
+    /// code): such a record could not be read back, so it must not be written.
+    func readableEncoding() -> [UInt8]? {
+        JSONCodec.encode(recordObject, maximumDepth: Self.maximumRecordDepth)
+    }
+
+    private var recordObject: SessionValue {
         var object: [String: SessionValue] = [
             "v": .int(Self.formatVersion),
             "c": .double(createdAt),
@@ -133,12 +149,12 @@ struct SessionPayload: Sendable, Hashable {
         if let ownerEpoch { object["oe"] = .int(ownerEpoch) }
         if let userAgent { object["ua"] = .string(userAgent) }
         if let ipAddress { object["ip"] = .string(ipAddress) }
-        return JSONCodec.encode(.object(object))
+        return .object(object)
     }
 
     /// Decodes a stored payload; `nil` for anything this version did not write.
     init?(decoding bytes: [UInt8]) {
-        guard case .object(let object)? = try? JSONCodec.decode(bytes),
+        guard case .object(let object)? = try? JSONCodec.decode(bytes, maximumDepth: Self.maximumRecordDepth),
             object["v"] == .int(Self.formatVersion),
             let created = object["c"]?.doubleValue, created.isFinite,
             case .object(let values)? = object["d"]

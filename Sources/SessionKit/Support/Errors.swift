@@ -69,7 +69,7 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
     /// The short text an adapter sends in the `503` body: names the store, never a token or key.
     public var responseMessage: String {
         switch code {
-        case .tooLarge: return "session store '\(storeName)' refused the session: \(message)"
+        case .tooLarge, .invalidData: return "session store '\(storeName)' refused the session: \(message)"
         case .conflictRetriesExhausted: return "session store '\(storeName)' busy: too many concurrent changes to this session"
         case .overloaded: return "session store '\(storeName)' overloaded: too many operations in flight"
         default: return "session store '\(storeName)' unavailable"
