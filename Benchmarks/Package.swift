@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // Micro benchmarks (ordo-one/benchmark discovers executables in a folder named Benchmarks).
@@ -40,6 +41,8 @@ let package = Package(
                 "CBenchmarkSupport",
                 .product(name: "SessionKit", package: "session-kit"),
                 .product(name: "SessionKitConformance", package: "session-kit"),
+                .product(name: "SessionKitRedis", package: "session-kit"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "SessionKitBenchmarks",

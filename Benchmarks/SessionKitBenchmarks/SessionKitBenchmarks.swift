@@ -5,7 +5,8 @@ import CBenchmarkSupport
 ///
 /// Areas, one file each: cookies, tokens, CSRF, engine commit paths, codec,
 /// cookie store, and the memory store at scale. Only SessionKit's public API is
-/// used, as an app would use it (`@testable` imports do not work in release).
+/// used, as an app would use it (`@testable` imports do not work in release),
+/// except the RESP decoder, reached through `@_spi(Benchmarks)`.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: BenchmarkMetrics.standard,
@@ -25,6 +26,7 @@ let benchmarks: @Sendable () -> Void = {
     engineBenchmarks()
     codecBenchmarks()
     cookieStoreBenchmarks()
+    respBenchmarks()
     scaleBenchmarks()
 }
 
