@@ -175,6 +175,33 @@ struct MalformedExample: Sendable, CustomTestStringConvertible {
         #expect(throws: RESPError.self) { try RESPValue(consuming: &buffer, limits: limits) }
     }
 
+    /// Found by the RESPReply fuzz target: a line exactly one byte over the cap
+    /// used to need more bytes forever (its LF fell outside the window the decoder
+    /// searches), so a connection waited for a reply that was already complete.
+    @Test(arguments: ["+\(String(repeating: "x", count: 17))\r\n", "+\(String(repeating: "x", count: 17))\r*"])
+    func lineOneByteOverTheCapThrows(_ text: String) {
+        var limits = RESPValue.DecodingLimits.standard
+        limits.maximumLineLength = 16
+        var buffer = ByteBuffer(string: text)
+        #expect(throws: RESPError("a line is longer than the limit of 16 bytes")) { try RESPValue(consuming: &buffer, limits: limits) }
+        var atTheCap = ByteBuffer(string: "+\(String(repeating: "x", count: 16))\r\n")
+        #expect(throws: Never.self) { try RESPValue(consuming: &atTheCap, limits: limits) }
+    }
+
+    /// Found by the RESPReply fuzz target (as an allocation of 18 MiB for a 94-byte
+    /// input): the decoder reserved room for as many elements as an array header
+    /// claimed before any had arrived. It now reserves only what the received bytes
+    /// could hold; a claimed count still decodes once its elements arrive.
+    @Test func arrayClaimingMoreElementsThanReceivedWaitsThenDecodes() throws {
+        var header = ByteBuffer(string: "*1048576\r\n")
+        #expect(try RESPValue(consuming: &header) == nil)
+        #expect(header.readerIndex == 0)
+        let count = 2_000
+        var complete = ByteBuffer(string: "*\(count)\r\n" + String(repeating: ":7\r\n", count: count))
+        #expect(try RESPValue(consuming: &complete) == .array(Array(repeating: .integer(7), count: count)))
+        #expect(complete.readableBytes == 0)
+    }
+
     @Test func configuredBulkCapIsEnforced() throws {
         var limits = RESPValue.DecodingLimits.standard
         limits.maximumReplyBytes = 4

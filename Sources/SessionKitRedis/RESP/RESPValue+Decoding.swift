@@ -119,7 +119,10 @@ private struct Parser {
         declaredElements += Int(count)
         index = elementsStart
         var elements: [RESPValue] = []
-        elements.reserveCapacity(Int(count))
+        // Reserve for the elements the bytes at hand could hold (each takes at least
+        // 3), not for the count the reply claims: a 10-byte `*1048576` header would
+        // otherwise allocate 24 MiB, again on every read until the rest arrives.
+        elements.reserveCapacity(min(Int(count), (buffer.writerIndex - elementsStart) / 3))
         for _ in 0..<count {
             guard let element = try parseValue(depth: depth) else { return nil }
             elements.append(element)
@@ -144,6 +147,11 @@ private struct Parser {
                 throw RESPError("a line ends in LF without CR")
             }
             return nil
+        }
+        // A line one byte over the limit has its CR as the window's last byte, and
+        // its LF outside the window: waiting for that LF would wait forever.
+        guard carriageReturn - view.startIndex <= limits.maximumLineLength else {
+            throw RESPError("a line is longer than the limit of \(limits.maximumLineLength) bytes")
         }
         let lineFeedIndex = carriageReturn + 1
         guard lineFeedIndex < view.endIndex else { return nil }
