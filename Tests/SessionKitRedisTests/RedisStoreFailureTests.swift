@@ -78,7 +78,8 @@ import Testing
         let error = await #expect(throws: SessionStoreError.self) { try await store.load(SessionToken.generate().key) }
 
         let elapsed = clock.now - start
-        #expect(elapsed >= .milliseconds(200) && elapsed < .seconds(2), "took \(elapsed)")
+        // A silent server would keep the caller forever; room for a loaded machine above.
+        #expect(elapsed >= .milliseconds(200) && elapsed < .seconds(5), "took \(elapsed)")
         #expect(error?.code == .timedOut)
         #expect(error?.message.contains("127.0.0.1:\(server.port)") == true)
         try await server.stop()
