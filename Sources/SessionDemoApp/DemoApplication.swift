@@ -30,9 +30,9 @@ public enum DemoApplication {
         return Application(
             router: router(engine: backend.engine, metrics: metrics),
             // A request Hummingbird refuses with 400 (a header over its limit) leaves
-            // the connection half-closed and no longer read; without an idle timeout it
-            // would hold its file descriptor until the client closes, which it never sees.
-            server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+            // the connection half-closed and no longer read: CloseAfterParseError closes
+            // it, and the idle timeout is the backstop for a client that goes silent.
+            server: .http1(configuration: .init(additionalChannelHandlers: [CloseAfterParseError()], idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "session-demo"),
             services: backend.backgroundTasks.map { SessionStoreService(run: $0) },
             logger: logger

@@ -88,6 +88,44 @@ import Testing
         #expect(!session.validateCSRFToken(tampered))
     }
 
+    /// A token is `pad ‖ (secret ⊕ pad)`: flipping one bit in the pad and the same
+    /// bit of the masked half is another masking of the same secret, and verifies,
+    /// as every token minted by `csrfToken()` does. That is by design (BREACH
+    /// masking hides the secret; it does not stop whoever holds one masking from
+    /// making more), and it is why the hostile-input suite does not count such a
+    /// mutation as a forgery. A flip in one half only never verifies.
+    @Test(arguments: [0, 17, 31])
+    func theSameBitFlippedInPadAndMaskedHalfIsAnotherMaskingOfTheSameSecret(byte: Int) async throws {
+        let harness = try EngineHarness()
+        let (session, token) = try await sessionWithToken(harness)
+        let bytes = try #require(Self.base64URLDecoded(token))
+        #expect(bytes.count == 64)
+
+        var both = bytes
+        both[byte] ^= 0x10
+        both[32 + byte] ^= 0x10
+        var padOnly = bytes
+        padOnly[byte] ^= 0x10
+        var maskedOnly = bytes
+        maskedOnly[32 + byte] ^= 0x10
+
+        #expect(session.validateCSRFToken(Self.base64URLEncoded(both)))
+        #expect(!session.validateCSRFToken(Self.base64URLEncoded(padOnly)))
+        #expect(!session.validateCSRFToken(Self.base64URLEncoded(maskedOnly)))
+    }
+
+    private static func base64URLDecoded(_ text: String) -> [UInt8]? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.count % 4) % 4)
+        return Data(base64Encoded: base64).map { Array($0) }
+    }
+
+    private static func base64URLEncoded(_ bytes: [UInt8]) -> String {
+        Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
     @Test(arguments: [1, 2, 43, 85, 86])
     func aTruncatedTokenFails(droppingLast count: Int) async throws {
         let harness = try EngineHarness()

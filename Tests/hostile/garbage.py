@@ -5,6 +5,7 @@ its index. Every case embeds a random marker, and names the distinctive bytes
 
 from __future__ import annotations
 
+import base64
 import random
 from dataclasses import dataclass, field
 from urllib.parse import quote_from_bytes
@@ -43,6 +44,11 @@ class Case:
     # The exact body a 200 must have, when the route's answer is known.
     expected_ok_body: bytes | None = None
     size: int = 0
+    # True when a mutated CSRF token is another masking of the victim's secret:
+    # flipping the same bit in the pad and in the masked half keeps
+    # pad XOR (secret XOR pad) equal to the secret. It is the same token in another
+    # form (whoever holds one masking can make any number), so it passes by design.
+    remasked: bool = False
 
     @property
     def is_well_formed(self) -> bool:
@@ -57,6 +63,17 @@ def well_formed(request: bytes, kind: str = "") -> bool:
     if len(head) > 16 * 1024 or kind.startswith("request-line"):
         return False
     return not any(byte < 0x20 and byte != 0x09 or byte == 0x7F for line in head.split(b"\r\n") for byte in line)
+
+
+def unmasked(token: bytes) -> bytes | None:
+    """The secret behind a masked CSRF token (canonical unpadded base64url of
+    pad + (secret XOR pad), 64 bytes), as the server reads it; None otherwise."""
+    if len(token) != 86 or any(byte not in BASE64URL for byte in token):
+        return None
+    raw = base64.urlsafe_b64decode(token + b"==")
+    if base64.urlsafe_b64encode(raw).rstrip(b"=") != token:
+        return None  # non-zero trailing bits: the server's decoder refuses it
+    return bytes(a ^ b for a, b in zip(raw[:32], raw[32:]))
 
 
 def marker(rng: random.Random) -> bytes:
@@ -127,6 +144,7 @@ def case(index: int, seed: int, seeds: list[Seed], csrf_victim: Seed) -> Case:
     headers: list[tuple[bytes, bytes]] = []
     body: bytes | None = None
     real_session = False
+    remasked = False
     session = SESSION_COOKIE.encode()
     target = path.encode()
 
@@ -158,6 +176,7 @@ def case(index: int, seed: int, seeds: list[Seed], csrf_victim: Seed) -> Case:
         if mutated == csrf_victim.csrf_token.encode():
             mutated += b"!"
         needles = [mark] + ([mutated] if len(mutated) >= 16 else [])
+        remasked = unmasked(mutated) == unmasked(csrf_victim.csrf_token.encode())
         name = rng.choice([b"X-CSRF-Token", b"X-XSRF-TOKEN"])
         headers.append((name, mutated))
         if rng.random() < 0.3:
@@ -209,7 +228,9 @@ def case(index: int, seed: int, seeds: list[Seed], csrf_victim: Seed) -> Case:
                            mutated + mark, b"[" * 10_000 + mark])
     else:  # request-line
         method = rng.choice(["GET", "G\x00T", "POST\r", "GET /api/me", "\xff\xfe", "PATCH", "DELETE"])
-        target = rng.choice([b"/api/me" + mark, b"/" + mutated[:2048], b"*", b"//" + mark, b"/api/me HTTP/1.0\r\nX: " + mark])
+        # A `~` every 32 bytes of the mutated token, as in "path" above.
+        spaced = b"~".join(mutated[i:i + 32] for i in range(0, min(len(mutated), 2048), 32))
+        target = rng.choice([b"/api/me" + mark, b"/" + spaced, b"*", b"//" + mark, b"/api/me HTTP/1.0\r\nX: " + mark])
         headers.append((b"Cookie", session + b"=" + mutated[:1024]))
         how = "request-line"
 
@@ -217,4 +238,4 @@ def case(index: int, seed: int, seeds: list[Seed], csrf_victim: Seed) -> Case:
         path = "(garbage target)"
     expected = READ_ROUTES.get(path) if method == "GET" else None
     request = build_request(method, target, headers, body)
-    return Case(index, f"{kind}/{how}", method, path, request, needles, real_session, expected, len(request))
+    return Case(index, f"{kind}/{how}", method, path, request, needles, real_session, expected, len(request), remasked)
