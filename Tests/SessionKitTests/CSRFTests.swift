@@ -92,8 +92,8 @@ import Testing
     /// bit of the masked half is another masking of the same secret, and verifies,
     /// as every token minted by `csrfToken()` does. That is by design (BREACH
     /// masking hides the secret; it does not stop whoever holds one masking from
-    /// making more), and it is why the hostile-input suite does not count such a
-    /// mutation as a forgery. A flip in one half only never verifies.
+    /// making more), and it is why the hostile-input suite sends such a mutation
+    /// made wrong instead of expecting a refusal. A flip in one half only never verifies.
     @Test(arguments: [0, 17, 31])
     func theSameBitFlippedInPadAndMaskedHalfIsAnotherMaskingOfTheSameSecret(byte: Int) async throws {
         let harness = try EngineHarness()

@@ -44,10 +44,11 @@ class Case:
     # The exact body a 200 must have, when the route's answer is known.
     expected_ok_body: bytes | None = None
     size: int = 0
-    # True when a mutated CSRF token is another masking of the victim's secret:
-    # flipping the same bit in the pad and in the masked half keeps
-    # pad XOR (secret XOR pad) equal to the secret. It is the same token in another
-    # form (whoever holds one masking can make any number), so it passes by design.
+    # True when the mutation of the CSRF token was another masking of the victim's
+    # secret (the same bit flipped in the pad and in the masked half keeps
+    # pad XOR (secret XOR pad) equal to the secret): the same token in another form,
+    # which passes by design (whoever holds one masking can make any number), so
+    # the case sends it with a "!" appended, as it does an unchanged token.
     remasked: bool = False
 
     @property
@@ -177,6 +178,10 @@ def case(index: int, seed: int, seeds: list[Seed], csrf_victim: Seed) -> Case:
             mutated += b"!"
         needles = [mark] + ([mutated] if len(mutated) >= 16 else [])
         remasked = unmasked(mutated) == unmasked(csrf_victim.csrf_token.encode())
+        if remasked:
+            # Not a wrong token: the same one in another form (see Case.remasked),
+            # which would pass and then log the victim out. Made wrong, as above.
+            mutated += b"!"
         name = rng.choice([b"X-CSRF-Token", b"X-XSRF-TOKEN"])
         headers.append((name, mutated))
         if rng.random() < 0.3:
@@ -214,7 +219,8 @@ def case(index: int, seed: int, seeds: list[Seed], csrf_victim: Seed) -> Case:
         # A `~` every 32 bytes: servers log paths (the CSRF refusal names it), and
         # a token-shaped run in a path would trip the log scan without being a token.
         encoded = b"~".join(quote_from_bytes(mutated[i:i + 32], safe=b"").encode() for i in range(0, min(len(mutated), 4096), 32))
-        target = rng.choice([b"/api/values/", b"/api/sessions/", b"/api/me?x=", b"/api/values/a%2F"]) + encoded + mark
+        # (and one before the marker, which would otherwise extend the last run).
+        target = rng.choice([b"/api/values/", b"/api/sessions/", b"/api/me?x=", b"/api/values/a%2F"]) + encoded + b"~" + mark
         headers.append((b"Cookie", session + b"=" + mark))
         how = "path"
     elif kind == "body":
