@@ -77,6 +77,13 @@ def unmasked(token: bytes) -> bytes | None:
     return bytes(a ^ b for a, b in zip(raw[:32], raw[32:]))
 
 
+def chunks(data: bytes, limit: int) -> list[bytes]:
+    """The first `limit` bytes of `data` in pieces of 32. Joined with `~`, they
+    keep a token-shaped run out of a path: servers log paths (the CSRF refusal
+    names it), and such a run would trip the log scan without being a token."""
+    return [data[i:i + 32] for i in range(0, min(len(data), limit), 32)]
+
+
 def marker(rng: random.Random) -> bytes:
     return b"Zq" + b"%012x" % rng.getrandbits(48) + b"Xj"
 
@@ -173,15 +180,14 @@ def case(index: int, seed: int, seeds: list[Seed], csrf_victim: Seed) -> Case:
         target = path.encode()
         cookies = session + b"=" + csrf_victim.session_token.encode() + b"; " + XSRF_COOKIE.encode() + b"=" + csrf_victim.xsrf_cookie.encode()
         headers.append((b"Cookie", cookies))
-        _, mutated = mutate(rng, csrf_victim.csrf_token.encode(), mark)
-        if mutated == csrf_victim.csrf_token.encode():
+        token = csrf_victim.csrf_token.encode()
+        _, mutated = mutate(rng, token, mark)
+        remasked = mutated != token and unmasked(mutated) == unmasked(token)
+        if mutated == token or remasked:
+            # Not a wrong token: the same one, or another masking of it (see
+            # Case.remasked), which would pass and could log the victim out.
             mutated += b"!"
         needles = [mark] + ([mutated] if len(mutated) >= 16 else [])
-        remasked = unmasked(mutated) == unmasked(csrf_victim.csrf_token.encode())
-        if remasked:
-            # Not a wrong token: the same one in another form (see Case.remasked),
-            # which would pass and then log the victim out. Made wrong, as above.
-            mutated += b"!"
         name = rng.choice([b"X-CSRF-Token", b"X-XSRF-TOKEN"])
         headers.append((name, mutated))
         if rng.random() < 0.3:
@@ -216,10 +222,9 @@ def case(index: int, seed: int, seeds: list[Seed], csrf_victim: Seed) -> Case:
                 headers.append((name, value))
         how = "headers"
     elif kind == "path":
-        # A `~` every 32 bytes: servers log paths (the CSRF refusal names it), and
-        # a token-shaped run in a path would trip the log scan without being a token.
-        encoded = b"~".join(quote_from_bytes(mutated[i:i + 32], safe=b"").encode() for i in range(0, min(len(mutated), 4096), 32))
-        # (and one before the marker, which would otherwise extend the last run).
+        # A `~` between the pieces (see chunks) and before the marker, which would
+        # otherwise extend the last run.
+        encoded = b"~".join(quote_from_bytes(piece, safe=b"").encode() for piece in chunks(mutated, 4096))
         target = rng.choice([b"/api/values/", b"/api/sessions/", b"/api/me?x=", b"/api/values/a%2F"]) + encoded + b"~" + mark
         headers.append((b"Cookie", session + b"=" + mark))
         how = "path"
@@ -234,9 +239,7 @@ def case(index: int, seed: int, seeds: list[Seed], csrf_victim: Seed) -> Case:
                            mutated + mark, b"[" * 10_000 + mark])
     else:  # request-line
         method = rng.choice(["GET", "G\x00T", "POST\r", "GET /api/me", "\xff\xfe", "PATCH", "DELETE"])
-        # A `~` every 32 bytes of the mutated token, as in "path" above.
-        spaced = b"~".join(mutated[i:i + 32] for i in range(0, min(len(mutated), 2048), 32))
-        target = rng.choice([b"/api/me" + mark, b"/" + spaced, b"*", b"//" + mark, b"/api/me HTTP/1.0\r\nX: " + mark])
+        target = rng.choice([b"/api/me" + mark, b"/" + b"~".join(chunks(mutated, 2048)), b"*", b"//" + mark, b"/api/me HTTP/1.0\r\nX: " + mark])
         headers.append((b"Cookie", session + b"=" + mutated[:1024]))
         how = "request-line"
 
