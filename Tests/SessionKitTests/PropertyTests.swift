@@ -61,9 +61,16 @@ private typealias RandomInput = SessionStoreConformance.RandomInput
             payload.flashNew = marks & 1 == 0 ? [] : Array(keys.prefix(1))
             payload.flashOld = marks & 2 == 0 ? [] : Array(keys.suffix(1))
             payload.owner = marks & 4 == 0 ? nil : keys.first
-            let decoded = try #require(SessionPayload(decoding: payload.encoded()))
+            payload.ownerEpoch = marks & 4 == 0 ? nil : Int64(marks) - 5
+            payload.userAgent = marks & 1 == 0 ? nil : keys.last
+            payload.ipAddress = marks & 2 == 0 ? nil : keys.first
+            let bytes = payload.encoded()
+            let decoded = try #require(SessionPayload(decoding: bytes))
             #expect(decoded.flashNew == payload.flashNew && decoded.flashOld == payload.flashOld)
             #expect(decoded.createdAt == payload.createdAt && decoded.owner == payload.owner)
+            #expect(decoded.ownerEpoch == payload.ownerEpoch && decoded.userAgent == payload.userAgent && decoded.ipAddress == payload.ipAddress)
+            // Written in canonical order: the generic writer, which sorts members, writes the same bytes.
+            #expect(JSONCodec.encode(try JSONCodec.decode(bytes, maximumDepth: SessionPayload.maximumRecordDepth)) == bytes)
             #expect(SessionStoreConformance.areIdentical(.object(decoded.values), .object(payload.values)))
         }
     }

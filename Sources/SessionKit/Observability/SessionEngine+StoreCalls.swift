@@ -10,7 +10,7 @@ extension SessionEngine {
     /// `sessionkit.store` and `sessionkit.result`, and a recording of
     /// `sessionkit_store_operation_duration`; a failure is logged at error and
     /// counted in `sessionkit_store_errors_total`. Without a bootstrapped tracer
-    /// the span is a no-op. Nothing here ever sees a token, and no key is recorded.
+    /// no span is made. Nothing here ever sees a token, and no key is recorded.
     /// Past ``Configuration/maximumInFlightStoreOperations`` calls in flight, the
     /// call is refused at once with ``SessionStoreError/Code/overloaded``.
     ///
@@ -44,37 +44,66 @@ extension SessionEngine {
             )
         }
         defer { inFlight.release() }
-        return try await withSpan(operation.spanName) { span in
+        let tracer = InstrumentationSystem.tracer
+        // Without a tracer (none bootstrapped and none bound to the task), no span
+        // is made: its attribute dictionary alone costs more than a memory-store load.
+        if tracer is NoOpTracer {
+            return try await measure(operation, instruments, span: nil, outcome: outcome, body)
+        }
+        return try await traced(operation, by: tracer, instruments, outcome: outcome, body)
+    }
+
+    /// Runs `body` inside a span of `tracer`; the error, when it fails, is thrown inside the span.
+    private func traced<T>(
+        _ operation: StoreOperation,
+        by tracer: some Tracer,
+        _ instruments: SessionMetrics.StoreInstruments?,
+        outcome: (T) -> String,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        try await tracer.withSpan(operation.spanName) { span in
             span.attributes["sessionkit.store"] = storeName
-            let start = ContinuousClock.now
-            do {
-                let value = try await body()
-                instruments?.duration.record(duration: ContinuousClock.now - start)
-                span.attributes["sessionkit.result"] = outcome(value)
-                return value
-            } catch {
-                instruments?.duration.record(duration: ContinuousClock.now - start)
-                if error is CancellationError {
-                    span.attributes["sessionkit.result"] = "cancelled"
-                    throw CancellationError()
-                }
-                let failure =
-                    error as? SessionStoreError
-                    ?? SessionStoreError(code: .unavailable, storeName: storeName, message: "\(operation.rawValue) failed", cause: error)
-                span.attributes["sessionkit.result"] = "error"
-                instruments?.errors.increment()
-                logger.error(
-                    "session store operation failed",
-                    metadata: [
-                        "sessionkit.store": "\(storeName)",
-                        "sessionkit.operation": "\(operation.rawValue)",
-                        "sessionkit.reason": "\(failure.code)",
-                        "sessionkit.error": "\(failure)",
-                    ]
-                )
-                // Thrown inside the span, so a tracer records the wrapped error, which names the store.
-                throw failure
+            return try await measure(operation, instruments, span: span, outcome: outcome, body)
+        }
+    }
+
+    /// Runs `body`, records its duration, and on failure logs, counts and
+    /// wraps the error; `span`, when there is one, gets the result.
+    private func measure<T>(
+        _ operation: StoreOperation,
+        _ instruments: SessionMetrics.StoreInstruments?,
+        span: (any Span)?,
+        outcome: (T) -> String,
+        _ body: () async throws -> T
+    ) async throws -> T {
+        let start = ContinuousClock.now
+        do {
+            let value = try await body()
+            instruments?.duration.record(duration: ContinuousClock.now - start)
+            span?.attributes["sessionkit.result"] = outcome(value)
+            return value
+        } catch {
+            instruments?.duration.record(duration: ContinuousClock.now - start)
+            if error is CancellationError {
+                span?.attributes["sessionkit.result"] = "cancelled"
+                throw CancellationError()
             }
+            let failure =
+                error as? SessionStoreError
+                ?? SessionStoreError(code: .unavailable, storeName: storeName, message: "\(operation.rawValue) failed", cause: error)
+            span?.attributes["sessionkit.result"] = "error"
+            instruments?.errors.increment()
+            logger.error(
+                "session store operation failed",
+                metadata: [
+                    "sessionkit.store": "\(storeName)",
+                    "sessionkit.operation": "\(operation.rawValue)",
+                    "sessionkit.reason": "\(failure.code)",
+                    "sessionkit.error": "\(failure)",
+                ]
+            )
+            // Thrown inside the span, so a tracer records the wrapped error, which names the store.
+            throw failure
         }
     }
 

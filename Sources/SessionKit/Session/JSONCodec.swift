@@ -36,7 +36,7 @@ enum JSONCodec {
         case .bool(let flag):
             output.append(contentsOf: (flag ? "true" : "false").utf8)
         case .int(let number):
-            output.append(contentsOf: String(number).utf8)
+            writeInt(number, into: &output)
         case .double(let number):
             writeDouble(number, into: &output)
         case .string(let text):
@@ -79,10 +79,28 @@ enum JSONCodec {
         }
     }
 
+    static func writeInt(_ number: Int64, into output: inout [UInt8]) {
+        if number < 0 { output.append(UInt8(ascii: "-")) }
+        // The magnitude's digits, least significant first, then reversed into place.
+        var magnitude = number.magnitude
+        let start = output.count
+        repeat {
+            output.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+            magnitude /= 10
+        } while magnitude > 0
+        output[start...].reverse()
+    }
+
     static func writeString(_ text: String, into output: inout [UInt8]) {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
         output.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        let utf8 = text.utf8
+        // Most strings need no escape: copy them whole.
+        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            output.append(contentsOf: utf8)
+            output.append(UInt8(ascii: "\""))
+            return
+        }
+        for byte in utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
             case UInt8(ascii: "\\"): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
@@ -91,12 +109,16 @@ enum JSONCodec {
             case 0x09: output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
             case 0x00..<0x20:
                 output.append(contentsOf: "\\u00".utf8)
-                output.append(hex[Int(byte >> 4)])
-                output.append(hex[Int(byte & 0x0F)])
+                output.append(hexDigit(byte >> 4))
+                output.append(hexDigit(byte & 0x0F))
             default: output.append(byte)
             }
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    private static func hexDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
     }
 
     // MARK: Reading
@@ -108,6 +130,22 @@ enum JSONCodec {
         reader.skipWhitespace()
         guard reader.index == bytes.count else { throw reader.error("unexpected bytes after the value") }
         return value
+    }
+
+    /// Reads a JSON object member by member, handing each key and value to
+    /// `member` in order (a repeated key is handed over again), without building
+    /// a dictionary of the members. The object counts as one level of nesting.
+    static func decodeObject(
+        _ bytes: [UInt8],
+        maximumDepth: Int = maximumDepth,
+        member: (String, SessionValue) -> Void
+    ) throws(SessionValueDecodingError) {
+        var reader = Reader(bytes: bytes, maximumDepth: maximumDepth)
+        reader.skipWhitespace()
+        guard reader.index < bytes.count, bytes[reader.index] == UInt8(ascii: "{") else { throw reader.error("expected an object") }
+        try reader.readMembers(depth: 0, member)
+        reader.skipWhitespace()
+        guard reader.index == bytes.count else { throw reader.error("unexpected bytes after the value") }
     }
 
     struct Reader {
@@ -125,7 +163,12 @@ enum JSONCodec {
         }
 
         mutating func skipWhitespace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
         mutating func expect(_ literal: StaticString) throws(SessionValueDecodingError) {
@@ -180,37 +223,43 @@ enum JSONCodec {
                     }
                 }
             case UInt8(ascii: "{"):
-                index += 1
                 var members = [String: SessionValue]()
-                skipWhitespace()
-                if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
-                    index += 1
-                    return .object(members)
-                }
-                while true {
-                    skipWhitespace()
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-                    let key = try readString()
-                    skipWhitespace()
-                    guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
-                    index += 1
-                    skipWhitespace()
-                    members[key] = try readValue(depth: depth + 1)
-                    skipWhitespace()
-                    guard index < bytes.count else { throw error("unterminated object") }
-                    if bytes[index] == UInt8(ascii: ",") {
-                        index += 1
-                    } else if bytes[index] == UInt8(ascii: "}") {
-                        index += 1
-                        return .object(members)
-                    } else {
-                        throw error("expected ',' or '}'")
-                    }
-                }
+                try readMembers(depth: depth) { members[$0] = $1 }
+                return .object(members)
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 return try readNumber()
             default:
                 throw error("unexpected byte")
+            }
+        }
+
+        /// Reads the object at `index` (its `{` is `depth` levels down), handing each member to `member`.
+        mutating func readMembers(depth: Int, _ member: (String, SessionValue) -> Void) throws(SessionValueDecodingError) {
+            index += 1
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return
+            }
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                let key = try readString()
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                index += 1
+                skipWhitespace()
+                member(key, try readValue(depth: depth + 1))
+                skipWhitespace()
+                guard index < bytes.count else { throw error("unterminated object") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                } else if bytes[index] == UInt8(ascii: "}") {
+                    index += 1
+                    return
+                } else {
+                    throw error("expected ',' or '}'")
+                }
             }
         }
 

@@ -127,47 +127,102 @@ struct SessionPayload: Sendable, Hashable {
     /// The stored bytes, whatever the values' depth (for tests and tools; the
     /// engine writes ``readableEncoding()``).
     func encoded() -> [UInt8] {
-        JSONCodec.encode(recordObject)
+        var levels = 0
+        return encoded(levels: &levels)
     }
 
     /// The stored bytes, or `nil` when a value nests arrays and objects deeper
     /// than ``JSONCodec/maximumDepth`` levels (possible only for values built in
     /// code): such a record could not be read back, so it must not be written.
     func readableEncoding() -> [UInt8]? {
-        JSONCodec.encode(recordObject, maximumDepth: Self.maximumRecordDepth)
+        var levels = 0
+        let bytes = encoded(levels: &levels)
+        return levels <= Self.maximumRecordDepth ? bytes : nil
     }
 
-    private var recordObject: SessionValue {
-        var object: [String: SessionValue] = [
-            "v": .int(Self.formatVersion),
-            "c": .double(createdAt),
-            "d": .object(values),
-        ]
-        if !flashNew.isEmpty { object["fn"] = .array(flashNew.map { .string($0) }) }
-        if !flashOld.isEmpty { object["fo"] = .array(flashOld.map { .string($0) }) }
-        if let owner { object["o"] = .string(owner) }
-        if let ownerEpoch { object["oe"] = .int(ownerEpoch) }
-        if let userAgent { object["ua"] = .string(userAgent) }
-        if let ipAddress { object["ip"] = .string(ipAddress) }
-        return .object(object)
+    /// The record object, written member by member in key order — the bytes
+    /// `JSONCodec` writes for the same object — without building it first:
+    /// `{"c":…,"d":{…},"fn":[…],"fo":[…],"ip":…,"o":…,"oe":…,"ua":…,"v":1}`,
+    /// absent members left out. `levels` becomes the deepest nesting written.
+    private func encoded(levels: inout Int) -> [UInt8] {
+        var output = [UInt8]()
+        output.reserveCapacity(128)
+        levels = 1
+        output.append(contentsOf: #"{"c":"#.utf8)
+        JSONCodec.writeDouble(createdAt, into: &output)
+        output.append(contentsOf: #","d":"#.utf8)
+        JSONCodec.write(.object(values), into: &output, depth: 1, levels: &levels)
+        func member(_ name: String, _ write: (inout [UInt8]) -> Void) {
+            output.append(UInt8(ascii: ","))
+            JSONCodec.writeString(name, into: &output)
+            output.append(UInt8(ascii: ":"))
+            write(&output)
+        }
+        func keys(_ keys: [String], into output: inout [UInt8]) {
+            levels = max(levels, 2)
+            output.append(UInt8(ascii: "["))
+            for (index, key) in keys.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                JSONCodec.writeString(key, into: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        }
+        if !flashNew.isEmpty { member("fn") { keys(flashNew, into: &$0) } }
+        if !flashOld.isEmpty { member("fo") { keys(flashOld, into: &$0) } }
+        if let ipAddress { member("ip") { JSONCodec.writeString(ipAddress, into: &$0) } }
+        if let owner { member("o") { JSONCodec.writeString(owner, into: &$0) } }
+        if let ownerEpoch { member("oe") { JSONCodec.writeInt(ownerEpoch, into: &$0) } }
+        if let userAgent { member("ua") { JSONCodec.writeString(userAgent, into: &$0) } }
+        member("v") { JSONCodec.writeInt(Self.formatVersion, into: &$0) }
+        output.append(UInt8(ascii: "}"))
+        return output
     }
 
     /// Decodes a stored payload; `nil` for anything this version did not write.
+    ///
+    /// Members are read as they come (a repeated one counts once, the last
+    /// time), without building a dictionary of them; unknown members are ignored.
     init?(decoding bytes: [UInt8]) {
-        guard case .object(let object)? = try? JSONCodec.decode(bytes, maximumDepth: Self.maximumRecordDepth),
-            object["v"] == .int(Self.formatVersion),
-            let created = object["c"]?.doubleValue, created.isFinite,
-            case .object(let values)? = object["d"]
+        var version: SessionValue?
+        var created: SessionValue?
+        var data: SessionValue?
+        var flashNew: SessionValue?
+        var flashOld: SessionValue?
+        var owner: SessionValue?
+        var ownerEpoch: SessionValue?
+        var userAgent: SessionValue?
+        var ipAddress: SessionValue?
+        do {
+            try JSONCodec.decodeObject(bytes, maximumDepth: Self.maximumRecordDepth) { name, value in
+                switch name {
+                case "v": version = value
+                case "c": created = value
+                case "d": data = value
+                case "fn": flashNew = value
+                case "fo": flashOld = value
+                case "o": owner = value
+                case "oe": ownerEpoch = value
+                case "ua": userAgent = value
+                case "ip": ipAddress = value
+                default: break
+                }
+            }
+        } catch {
+            return nil
+        }
+        guard version == .int(Self.formatVersion),
+            let createdAt = created?.doubleValue, createdAt.isFinite,
+            case .object(let values)? = data,
+            let flashNew = Self.keys(flashNew), let flashOld = Self.keys(flashOld)
         else { return nil }
-        self.createdAt = created
+        self.createdAt = createdAt
         self.values = values
-        guard let flashNew = Self.keys(object["fn"]), let flashOld = Self.keys(object["fo"]) else { return nil }
         self.flashNew = flashNew
         self.flashOld = flashOld
-        self.owner = object["o"]?.stringValue
-        self.ownerEpoch = object["oe"]?.intValue
-        self.userAgent = object["ua"]?.stringValue
-        self.ipAddress = object["ip"]?.stringValue
+        self.owner = owner?.stringValue
+        self.ownerEpoch = ownerEpoch?.intValue
+        self.userAgent = userAgent?.stringValue
+        self.ipAddress = ipAddress?.stringValue
     }
 
     private static func keys(_ value: SessionValue?) -> [String]? {

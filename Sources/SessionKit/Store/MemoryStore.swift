@@ -34,7 +34,7 @@ import Synchronization
 ///   with `k` records; a save that changes a record's owner adds O(1).
 ///
 /// Each record costs at most about 310 bytes beyond its data, usually less: a
-/// 72-byte dictionary slot (the key packed into 32 bytes, the data's array
+/// 72-byte dictionary slot (the key key into 32 bytes, the data's array
 /// reference, expiry, version and owner) at 37% to 75% occupancy, the data
 /// array's 32-byte header, and one or two 40-byte heap entries. A record with
 /// an owner adds its key to the owner's set, at most about 90 bytes more; each
@@ -138,11 +138,10 @@ public final class MemoryStore: SessionOwnerIndex {
     ///   has expired; an expired record is removed.
     public func load(_ key: SessionKey) async throws -> StoredSession? {
         let now = clock.now().timeIntervalSinceReferenceDate
-        let packed = PackedKey(key)
         return withStateRecordingSize { state -> StoredSession? in
-            guard let entry = state.entries[packed] else { return nil }
+            guard let entry = state.entries[key] else { return nil }
             guard entry.expiresAt > now else {
-                state.remove(packed)
+                state.remove(key)
                 state.compactIfNeeded()
                 return nil
             }
@@ -167,10 +166,10 @@ public final class MemoryStore: SessionOwnerIndex {
     public func save(_ record: SessionRecord, expecting version: SessionVersion?) async throws -> SessionSaveResult {
         let expiresAt = try validExpiry(record.expiresAt)
         let now = clock.now().timeIntervalSinceReferenceDate
-        let packed = PackedKey(record.key)
+        let key = record.key
         let maximum = configuration.maximumSessions
         return withStateRecordingSize { state -> SessionSaveResult in
-            if let existing = state.entries[packed] {
+            if let existing = state.entries[key] {
                 let isLive = existing.expiresAt > now
                 if isLive {
                     guard let version, version.rawValue == existing.version else { return .conflict }
@@ -181,12 +180,12 @@ public final class MemoryStore: SessionOwnerIndex {
                 let newVersion = existing.version &+ 1
                 var owner = existing.owner
                 if record.owner != existing.owner {
-                    if let previous = existing.owner { state.unindex(packed, from: previous) }
-                    owner = record.owner.map { state.index(packed, under: $0) }
+                    if let previous = existing.owner { state.unindex(key, from: previous) }
+                    owner = record.owner.map { state.index(key, under: $0) }
                 }
-                state.entries[packed] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion, owner: owner)
+                state.entries[key] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion, owner: owner)
                 if expiresAt != existing.expiresAt {
-                    state.push(HeapEntry(expiresAt: expiresAt, key: packed))
+                    state.push(HeapEntry(expiresAt: expiresAt, key: key))
                 }
                 return .saved(SessionVersion(newVersion))
             }
@@ -195,9 +194,9 @@ public final class MemoryStore: SessionOwnerIndex {
                 state.makeRoom(below: maximum, now: now)
             }
             let newVersion = SessionVersion.initial
-            let owner = record.owner.map { state.index(packed, under: $0) }
-            state.entries[packed] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion.rawValue, owner: owner)
-            state.push(HeapEntry(expiresAt: expiresAt, key: packed))
+            let owner = record.owner.map { state.index(key, under: $0) }
+            state.entries[key] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion.rawValue, owner: owner)
+            state.push(HeapEntry(expiresAt: expiresAt, key: key))
             return .saved(newVersion)
         }
     }
@@ -214,12 +213,11 @@ public final class MemoryStore: SessionOwnerIndex {
     public func touch(_ key: SessionKey, expiresAt: Date) async throws {
         let expiresAt = try validExpiry(expiresAt)
         let now = clock.now().timeIntervalSinceReferenceDate
-        let packed = PackedKey(key)
         state.withLock { state in
-            guard let existing = state.entries[packed], existing.expiresAt > now else { return }
+            guard let existing = state.entries[key], existing.expiresAt > now else { return }
             guard existing.expiresAt != expiresAt else { return }
-            state.entries[packed]?.expiresAt = expiresAt
-            state.push(HeapEntry(expiresAt: expiresAt, key: packed))
+            state.entries[key]?.expiresAt = expiresAt
+            state.push(HeapEntry(expiresAt: expiresAt, key: key))
         }
     }
 
@@ -227,9 +225,8 @@ public final class MemoryStore: SessionOwnerIndex {
     ///
     /// - Parameter key: The hashed session id.
     public func delete(_ key: SessionKey) async throws {
-        let packed = PackedKey(key)
         withStateRecordingSize { state in
-            if state.remove(packed) != nil {
+            if state.remove(key) != nil {
                 state.compactIfNeeded()
             }
         }
@@ -247,17 +244,17 @@ public final class MemoryStore: SessionOwnerIndex {
             guard let keys = state.owners[owner] else { return [] }
             var live: [StoredSession] = []
             live.reserveCapacity(keys.count)
-            var expired: [PackedKey] = []
-            for packed in keys {
-                guard let entry = state.entries[packed] else { continue }
+            var expired: [SessionKey] = []
+            for key in keys {
+                guard let entry = state.entries[key] else { continue }
                 if entry.expiresAt > now {
-                    live.append(entry.stored(under: packed.sessionKey))
+                    live.append(entry.stored(under: key))
                 } else {
-                    expired.append(packed)
+                    expired.append(key)
                 }
             }
             if !expired.isEmpty {
-                for packed in expired { state.remove(packed) }
+                for key in expired { state.remove(key) }
                 state.compactIfNeeded()
             }
             return live
@@ -274,12 +271,12 @@ public final class MemoryStore: SessionOwnerIndex {
     @discardableResult
     public func deleteSessions(of owner: String, except key: SessionKey?) async throws -> Int {
         let now = clock.now().timeIntervalSinceReferenceDate
-        let kept = key.map(PackedKey.init)
+        let kept = key
         return withStateRecordingSize { state -> Int in
             guard let keys = state.owners[owner] else { return 0 }
             var deleted = 0
-            for packed in keys where packed != kept {
-                if let entry = state.remove(packed), entry.expiresAt > now { deleted += 1 }
+            for key in keys where key != kept {
+                if let entry = state.remove(key), entry.expiresAt > now { deleted += 1 }
             }
             state.compactIfNeeded()
             return deleted
@@ -323,44 +320,6 @@ public final class MemoryStore: SessionOwnerIndex {
     }
 }
 
-/// A session key packed into four words, so the dictionary keeps 32 bytes inline
-/// instead of a separately allocated 64-character string.
-private struct PackedKey: Hashable {
-    var word0: UInt64
-    var word1: UInt64
-    var word2: UInt64
-    var word3: UInt64
-
-    init(_ key: SessionKey) {
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        var index = 0
-        // A `SessionKey` is always 64 lowercase hexadecimal characters, 16 per word.
-        for character in key.hex.utf8 {
-            let nibble = UInt64(character <= 0x39 ? character &- 0x30 : character &- 0x57) & 0x0F
-            switch index >> 4 {
-            case 0: words.0 = words.0 << 4 | nibble
-            case 1: words.1 = words.1 << 4 | nibble
-            case 2: words.2 = words.2 << 4 | nibble
-            default: words.3 = words.3 << 4 | nibble
-            }
-            index += 1
-        }
-        (word0, word1, word2, word3) = words
-    }
-
-    /// The key this was packed from.
-    var sessionKey: SessionKey {
-        var digest = [UInt8]()
-        digest.reserveCapacity(32)
-        for word in [word0, word1, word2, word3] {
-            for shift in stride(from: 56, through: 0, by: -8) {
-                digest.append(UInt8(truncatingIfNeeded: word >> UInt64(shift)))
-            }
-        }
-        return SessionKey(digest: digest)
-    }
-}
-
 /// What the store keeps per record; the expiry is seconds since the reference date.
 private struct Entry {
     var data: [UInt8]
@@ -386,23 +345,23 @@ private struct Entry {
 /// `key` still has this expiry; otherwise it is stale and skipped.
 private struct HeapEntry {
     var expiresAt: Double
-    var key: PackedKey
+    var key: SessionKey
 }
 
 private struct State {
-    var entries: [PackedKey: Entry] = [:]
+    var entries: [SessionKey: Entry] = [:]
     /// A binary min-heap ordered by `expiresAt`, holding one current entry per
     /// record plus stale ones left behind by updates, touches and removals.
     var heap: [HeapEntry] = []
     /// The keys of the records saved with each owner. A key is in exactly the
     /// set of its entry's ``Entry/owner``; owners without records have no set.
-    var owners: [String: Set<PackedKey>] = [:]
+    var owners: [String: Set<SessionKey>] = [:]
 
     /// Removes a record and takes it out of its owner's set.
     ///
     /// - Returns: The removed entry, or `nil` when there was none.
     @discardableResult
-    mutating func remove(_ key: PackedKey) -> Entry? {
+    mutating func remove(_ key: SessionKey) -> Entry? {
         guard let entry = entries.removeValue(forKey: key) else { return nil }
         if let owner = entry.owner { unindex(key, from: owner) }
         return entry
@@ -412,7 +371,7 @@ private struct State {
     ///
     /// - Returns: The owner id to keep in the entry: the set's own key when the
     ///   owner already has one, so the owner's records share one string.
-    mutating func index(_ key: PackedKey, under owner: String) -> String {
+    mutating func index(_ key: SessionKey, under owner: String) -> String {
         guard let index = owners.index(forKey: owner) else {
             owners[owner] = [key]
             return owner
@@ -422,7 +381,7 @@ private struct State {
     }
 
     /// Takes `key` out of the set of `owner`, dropping the set once it is empty.
-    mutating func unindex(_ key: PackedKey, from owner: String) {
+    mutating func unindex(_ key: SessionKey, from owner: String) {
         guard let index = owners.index(forKey: owner) else { return }
         owners.values[index].remove(key)
         if owners.values[index].isEmpty { owners.remove(at: index) }

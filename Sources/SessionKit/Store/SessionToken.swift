@@ -1,4 +1,5 @@
 public import Crypto
+import Foundation
 
 /// A session's secret bearer token: 32 bytes from the system CSPRNG, sent to the
 /// client in the session cookie as 43 characters of unpadded base64url.
@@ -43,7 +44,7 @@ public struct SessionToken: Sendable, Hashable, CustomStringConvertible {
 
     /// The key a store keeps this token's session under: `SHA-256(token)`.
     public var key: SessionKey {
-        SessionKey(digest: Array(SHA256.hash(data: bytes)))
+        SessionKey(digest: SHA256.hash(data: bytes))
     }
 
     /// A redacted placeholder: tokens never print.
@@ -61,24 +62,30 @@ public struct SessionToken: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The key under which a store keeps a session: the SHA-256 digest of its
-/// ``SessionToken``, as 64 lowercase hexadecimal characters.
+/// ``SessionToken``, written as 64 lowercase hexadecimal characters.
 ///
 /// Only a token can produce a key, so the raw token cannot reach a store by
 /// mistake. Stores that list keys back (for example an owner index) rebuild
 /// them with ``init(hex:)``.
+///
+/// The digest is kept inline as four words: a key costs no allocation, hashes
+/// 32 bytes, and compares in four steps; ``hex`` writes the text when a store
+/// needs it.
 public struct SessionKey: Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// The digest as 64 lowercase hexadecimal characters; safe to log and to use as a file name.
-    public let hex: String
+    /// The digest's bytes 0–7, 8–15, 16–23 and 24–31, each word big-endian,
+    /// so comparing the words in order compares the digests (and their hex text).
+    private let words: (UInt64, UInt64, UInt64, UInt64)
 
-    init(digest: [UInt8]) {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(64)
-        for byte in digest {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0x0F)])
+    init(digest: some ContiguousBytes) {
+        self.words = digest.withUnsafeBytes { bytes in
+            precondition(bytes.count == 32, "a session key is a 32-byte SHA-256 digest")
+            return (
+                UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+            )
         }
-        self.hex = String(decoding: text, as: UTF8.self)
     }
 
     /// Rebuilds a key from the ``hex`` text a store kept.
@@ -88,17 +95,62 @@ public struct SessionKey: Sendable, Hashable, Comparable, CustomStringConvertibl
     /// - Parameter hex: The stored key text.
     public init?(hex: some StringProtocol) {
         let utf8 = hex.utf8
-        guard utf8.count == 64, utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
-            return nil
+        guard utf8.count == 64 else { return nil }
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var index = 0
+        for character in utf8 {
+            let nibble: UInt64
+            switch character {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = UInt64(character - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = UInt64(character - UInt8(ascii: "a") + 10)
+            default: return nil
+            }
+            switch index >> 4 {
+            case 0: words.0 = words.0 << 4 | nibble
+            case 1: words.1 = words.1 << 4 | nibble
+            case 2: words.2 = words.2 << 4 | nibble
+            default: words.3 = words.3 << 4 | nibble
+            }
+            index += 1
         }
-        self.hex = String(hex)
+        self.words = words
+    }
+
+    /// The digest as 64 lowercase hexadecimal characters; safe to log and to use as a file name.
+    public var hex: String {
+        String(unsafeUninitializedCapacity: 64) { buffer in
+            let digits: StaticString = "0123456789abcdef"
+            digits.withUTF8Buffer { digits in
+                for (index, word) in [words.0, words.1, words.2, words.3].enumerated() {
+                    for nibble in 0..<16 {
+                        buffer[index * 16 + nibble] = digits[Int(truncatingIfNeeded: word >> UInt64(60 - nibble * 4)) & 0x0F]
+                    }
+                }
+            }
+            return 64
+        }
     }
 
     /// The key's hexadecimal text.
     public var description: String { hex }
 
-    /// Orders keys by their text.
-    public static func < (lhs: SessionKey, rhs: SessionKey) -> Bool { lhs.hex < rhs.hex }
+    /// Compares two keys' digests.
+    public static func == (lhs: SessionKey, rhs: SessionKey) -> Bool {
+        lhs.words == rhs.words
+    }
+
+    /// Hashes the digest.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
+        hasher.combine(words.2)
+        hasher.combine(words.3)
+    }
+
+    /// Orders keys by their digest, which is the order of their ``hex`` text.
+    public static func < (lhs: SessionKey, rhs: SessionKey) -> Bool {
+        (lhs.words.0, lhs.words.1, lhs.words.2, lhs.words.3) < (rhs.words.0, rhs.words.1, rhs.words.2, rhs.words.3)
+    }
 }
 
 /// Compares two byte arrays in time that depends only on their lengths.
