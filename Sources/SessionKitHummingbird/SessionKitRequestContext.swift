@@ -32,8 +32,9 @@ public struct BasicSessionKitRequestContext: SessionKitRequestContext, RemoteAdd
     public var coreContext: CoreRequestContextStorage
     /// The request's session; set by ``SessionKitMiddleware``.
     public var session: RequestSession
-    /// The connected client's address.
-    public let remoteAddress: SocketAddress?
+    /// The connected client's address, asked of the channel only when read.
+    public var remoteAddress: SocketAddress? { channel.remoteAddress }
+    private let channel: any Channel
 
     /// Creates the context for a request.
     ///
@@ -41,6 +42,6 @@ public struct BasicSessionKitRequestContext: SessionKitRequestContext, RemoteAdd
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.session = RequestSession()
-        self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
     }
 }

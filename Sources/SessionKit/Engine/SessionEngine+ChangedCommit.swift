@@ -86,7 +86,7 @@ extension SessionEngine {
                 // does: a write that landed meanwhile is replayed on, not deleted with it.
                 let retired = SessionRecord(key: key, data: [], expiresAt: Date(timeIntervalSince1970: 0))
                 if case .saved = try await performSave(retired, expecting: version, to: serverStore) {
-                    try await perform(.delete) { try await serverStore.delete(key) }
+                    try await deleteRecord(key)
                     metrics.deleted.increment()
                     let result = SessionCommitResult(action: .deleted, setCookies: expiredCookies())
                     return BatchOutcome(results: Array(repeating: result, count: count), written: nil)
@@ -94,8 +94,10 @@ extension SessionEngine {
             } else {
                 let createdAt = Date(timeIntervalSince1970: payload.createdAt)
                 let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
-                let record = SessionRecord(key: key, data: try encoded(payload), expiresAt: expiresAt, owner: payload.owner)
+                let encoding = try encoded(payload)
+                let record = SessionRecord(key: key, data: encoding.bytes, expiresAt: expiresAt, owner: payload.owner)
                 if case .saved(let written) = try await performSave(record, expecting: version, to: serverStore) {
+                    if encoding.readsBackIdentical { decodedRecords.remember(payload, data: record.data, under: key) }
                     let results = members.map { savedResult(for: $0.loaded, payload: payload, expiresAt: expiresAt, now: now) }
                     return BatchOutcome(results: results, written: .init(payload: payload, version: written))
                 }

@@ -40,7 +40,7 @@ extension SessionEngine {
     func loadSealed(cookieHeader: String?, client: SessionClient?, from cookieStore: CookieStore) async throws -> RequestSession {
         let now = clock.now()
         guard let value = sessionCookieValue(in: cookieHeader) else { return newSession(now: now, client: client) }
-        guard let plaintext = cookieStore.open(value, cookieName: configuration.cookie.effectiveName),
+        guard let plaintext = cookieStore.open(value, cookieName: sessionCookieName),
             plaintext.count > 8
         else {
             logger.debug("session cookie failed to open; ignored", metadata: ["sessionkit.reason": "unsealable-cookie"])
@@ -162,10 +162,10 @@ extension SessionEngine {
         let expiresAt = configuration.expiry.expiry(createdAt: Date(timeIntervalSince1970: payload.createdAt), now: now)
         let milliseconds = UInt64(max(0, (expiresAt.timeIntervalSince1970 * 1000).rounded(.down)))
         var plaintext = (0..<8).reversed().map { UInt8(truncatingIfNeeded: milliseconds >> (UInt64($0) * 8)) }
-        plaintext += try encoded(payload)
+        plaintext += try encoded(payload).bytes
         let value: String
         do {
-            value = try cookieStore.seal(plaintext, cookieName: configuration.cookie.effectiveName)
+            value = try cookieStore.seal(plaintext, cookieName: sessionCookieName)
         } catch {
             throw SessionStoreError(code: .unavailable, storeName: cookieStore.name, message: "sealing the session cookie failed", cause: error)
         }

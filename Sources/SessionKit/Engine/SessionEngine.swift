@@ -68,6 +68,11 @@ public struct SessionEngine: Sendable {
         /// ``SessionStoreError/Code/overloaded`` (a 503) instead of queueing, so
         /// a slow store costs bounded memory and answers stay quick. Default 1,024.
         public var maximumInFlightStoreOperations: Int = 1024
+        /// How many recently read or written session records the engine keeps
+        /// decoded, so that a record loaded again unchanged (the same bytes) is
+        /// not decoded again. A record changed elsewhere has other bytes and is
+        /// always decoded afresh. `0` turns the cache off. Default 1,024.
+        public var decodedRecordCacheCapacity: Int = 1024
 
         /// Creates a configuration.
         ///
@@ -101,6 +106,9 @@ public struct SessionEngine: Sendable {
                 throw SessionConfigurationError(setting: "csrf.cookieName", reason: "must differ from the session cookie's name")
             }
             try expiry.validate()
+            guard decodedRecordCacheCapacity >= 0 else {
+                throw SessionConfigurationError(setting: "decodedRecordCacheCapacity", reason: "must be at least 0 (0 turns the cache off)")
+            }
             guard maximumInFlightStoreOperations >= 1 else {
                 throw SessionConfigurationError(setting: "maximumInFlightStoreOperations", reason: "must be at least 1")
             }
@@ -148,6 +156,8 @@ public struct SessionEngine: Sendable {
     }
     /// The validated settings.
     public let configuration: Configuration
+    /// ``SessionCookieConfiguration/effectiveName``, worked out once.
+    let sessionCookieName: String
     let clock: any SessionClock
     let logger: Logger
     let csrf: CSRFProtection
@@ -156,6 +166,8 @@ public struct SessionEngine: Sendable {
     let commitQueue = SessionCommitQueue()
     /// Counts store operations in flight against ``Configuration/maximumInFlightStoreOperations``.
     let inFlight: InFlightLimiter
+    /// Recently read or written records, decoded; shared by every copy of this engine.
+    let decodedRecords: DecodedRecordCache
 
     /// Creates an engine, validating its configuration.
     ///
@@ -195,6 +207,7 @@ public struct SessionEngine: Sendable {
         try configuration.validate()
         self.backend = backend
         self.configuration = configuration
+        self.sessionCookieName = configuration.cookie.effectiveName
         self.clock = clock
         self.logger = logger
         self.csrf = CSRFProtection(configuration: configuration.csrf)
@@ -206,6 +219,7 @@ public struct SessionEngine: Sendable {
         }
         self.metrics = SessionMetrics(storeName: storeName, isCookieStore: isCookieStore, factory: metricsFactory)
         self.inFlight = InFlightLimiter(limit: configuration.maximumInFlightStoreOperations)
+        self.decodedRecords = DecodedRecordCache(capacity: isCookieStore ? 0 : configuration.decodedRecordCacheCapacity)
     }
 
     // MARK: Load
@@ -246,7 +260,7 @@ public struct SessionEngine: Sendable {
             logger.debug("unknown or expired session id", metadata: ["sessionkit.reason": "unknown-session"])
             return newSession(now: now, hadCookie: true, client: client)
         }
-        guard let payload = SessionPayload(decoding: stored.record.data) else {
+        guard let payload = decodedRecords.payload(of: stored.record.data, under: key) else {
             logger.warning(
                 "unreadable session record treated as no session",
                 metadata: ["sessionkit.store": "\(storeName)", "sessionkit.session": "\(key.fingerprint)"]
@@ -255,7 +269,7 @@ public struct SessionEngine: Sendable {
         }
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         if stored.record.expiresAt <= now || configuration.expiry.isPastAbsoluteTimeout(createdAt: createdAt, now: now) {
-            try await perform(.delete) { try await serverStore.delete(key) }
+            try await deleteRecord(key)
             metrics.expired.increment()
             return newSession(now: now, hadCookie: true, client: client)
         }
@@ -284,7 +298,7 @@ public struct SessionEngine: Sendable {
     /// The session cookie's value, or `nil` when it is absent, repeated or oversized.
     func sessionCookieValue(in cookieHeader: String?) -> Substring? {
         guard let cookieHeader, !cookieHeader.isEmpty else { return nil }
-        switch CookieHeader.lookup(configuration.cookie.effectiveName, in: cookieHeader) {
+        switch CookieHeader.lookup(sessionCookieName, in: cookieHeader) {
         case .absent:
             return nil
         case .repeated:
@@ -382,7 +396,8 @@ public struct SessionEngine: Sendable {
         let token = SessionToken.generate()
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
-        let record = SessionRecord(key: token.key, data: try encoded(payload), expiresAt: expiresAt, owner: payload.owner)
+        let encoding = try encoded(payload)
+        let record = SessionRecord(key: token.key, data: encoding.bytes, expiresAt: expiresAt, owner: payload.owner)
         guard case .saved = try await performSave(record, expecting: nil, to: serverStore) else {
             // A fresh 256-bit token cannot collide; a store that says so is broken.
             throw SessionStoreError(
@@ -391,6 +406,7 @@ public struct SessionEngine: Sendable {
                 message: "the store reported a conflict when creating a session under a new random id"
             )
         }
+        if encoding.readsBackIdentical { decodedRecords.remember(payload, data: record.data, under: token.key) }
         metrics.created.increment()
         var cookies = [configuration.cookie.sessionCookie(value: token.cookieValue, expiresAt: expiresAt, now: now)]
         cookies += xsrfCookie(secret: payload.csrfSecret, expiresAt: expiresAt, now: now)
@@ -422,7 +438,7 @@ public struct SessionEngine: Sendable {
             for operation in operations { payload.apply(operation) }
             version = fresh.version
         }
-        try await perform(.delete) { try await serverStore.delete(oldKey) }
+        try await deleteRecord(oldKey)
         payload.ageFlash()
         guard !payload.isEmpty else {
             metrics.deleted.increment()
@@ -439,7 +455,7 @@ public struct SessionEngine: Sendable {
         now: Date
     ) async throws -> SessionCommitResult {
         if let token = origin.token, origin.stored != nil {
-            try await perform(.delete) { try await serverStore.delete(token.key) }
+            try await deleteRecord(token.key)
             metrics.deleted.increment()
         }
         var payload = snapshot.payload
@@ -478,7 +494,7 @@ public struct SessionEngine: Sendable {
         let now = clock.now()
         guard let fresh = try await performLoad(key, from: serverStore),
             fresh.record.expiresAt > now,
-            let payload = SessionPayload(decoding: fresh.record.data)
+            let payload = decodedRecords.payload(of: fresh.record.data, under: key)
         else {
             logger.debug(
                 "session was removed by a concurrent request; dropping this request's changes",
@@ -490,12 +506,12 @@ public struct SessionEngine: Sendable {
         return (payload, fresh.version)
     }
 
-    /// The payload's stored bytes.
+    /// The payload's stored bytes, and whether they decode back to exactly this payload.
     ///
     /// - Throws: ``SessionStoreError/Code/invalidData`` when a value nests deeper
     ///   than the reader accepts; nothing is written and the stored session stays as it was.
-    func encoded(_ payload: SessionPayload) throws(SessionStoreError) -> [UInt8] {
-        guard let bytes = payload.readableEncoding() else {
+    func encoded(_ payload: SessionPayload) throws(SessionStoreError) -> (bytes: [UInt8], readsBackIdentical: Bool) {
+        guard let encoding = payload.readableEncoding() else {
             logger.error(
                 "session not saved: a value nests arrays and objects too deep to be read back",
                 metadata: ["sessionkit.store": "\(storeName)", "sessionkit.reason": "value-too-deep"]
@@ -506,7 +522,13 @@ public struct SessionEngine: Sendable {
                 message: "a session value nests arrays and objects deeper than \(JSONCodec.maximumDepth) levels; nothing was saved"
             )
         }
-        return bytes
+        return encoding
+    }
+
+    /// Deletes the record under `key`, instrumented, and its decoded copy.
+    func deleteRecord(_ key: SessionKey) async throws {
+        decodedRecords.forget(key)
+        try await perform(.delete) { try await serverStore.delete(key) }
     }
 
     func refreshedCookies(_ token: SessionToken, secret: String?, expiresAt: Date, now: Date) -> [String] {

@@ -9,11 +9,20 @@ enum JSONCodec {
 
     // MARK: Writing
 
+    /// What a write saw: how deep arrays and objects nested, and whether the
+    /// text reads back as exactly the value written.
+    struct Shape {
+        /// The deepest nesting of arrays and objects written.
+        var levels = 0
+        /// `false` once a non-finite double was written (as `null`, which reads back as null).
+        var readsBackIdentical = true
+    }
+
     static func encode(_ value: SessionValue) -> [UInt8] {
         var output = [UInt8]()
         output.reserveCapacity(64)
-        var levels = 0
-        write(value, into: &output, depth: 0, levels: &levels)
+        var shape = Shape()
+        write(value, into: &output, depth: 0, shape: &shape)
         return output
     }
 
@@ -22,14 +31,14 @@ enum JSONCodec {
     static func encode(_ value: SessionValue, maximumDepth: Int) -> [UInt8]? {
         var output = [UInt8]()
         output.reserveCapacity(64)
-        var levels = 0
-        write(value, into: &output, depth: 0, levels: &levels)
-        return levels <= maximumDepth ? output : nil
+        var shape = Shape()
+        write(value, into: &output, depth: 0, shape: &shape)
+        return shape.levels <= maximumDepth ? output : nil
     }
 
-    /// Writes `value`, a container `depth` levels down, raising `levels` to the
-    /// deepest nesting of arrays and objects seen.
-    static func write(_ value: SessionValue, into output: inout [UInt8], depth: Int, levels: inout Int) {
+    /// Writes `value`, a container `depth` levels down, recording in `shape`
+    /// the deepest nesting of arrays and objects seen and any non-finite double.
+    static func write(_ value: SessionValue, into output: inout [UInt8], depth: Int, shape: inout Shape) {
         switch value {
         case .null:
             output.append(contentsOf: "null".utf8)
@@ -38,19 +47,20 @@ enum JSONCodec {
         case .int(let number):
             writeInt(number, into: &output)
         case .double(let number):
+            if !number.isFinite { shape.readsBackIdentical = false }
             writeDouble(number, into: &output)
         case .string(let text):
             writeString(text, into: &output)
         case .array(let elements):
-            levels = max(levels, depth + 1)
+            shape.levels = max(shape.levels, depth + 1)
             output.append(UInt8(ascii: "["))
             for (index, element) in elements.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
-                write(element, into: &output, depth: depth + 1, levels: &levels)
+                write(element, into: &output, depth: depth + 1, shape: &shape)
             }
             output.append(UInt8(ascii: "]"))
         case .object(let members):
-            levels = max(levels, depth + 1)
+            shape.levels = max(shape.levels, depth + 1)
             output.append(UInt8(ascii: "{"))
             var first = true
             // Keys in order, so the same value always encodes to the same bytes.
@@ -59,7 +69,7 @@ enum JSONCodec {
                 first = false
                 writeString(key, into: &output)
                 output.append(UInt8(ascii: ":"))
-                write(member, into: &output, depth: depth + 1, levels: &levels)
+                write(member, into: &output, depth: depth + 1, shape: &shape)
             }
             output.append(UInt8(ascii: "}"))
         }

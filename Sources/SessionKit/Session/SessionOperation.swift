@@ -127,31 +127,34 @@ struct SessionPayload: Sendable, Hashable {
     /// The stored bytes, whatever the values' depth (for tests and tools; the
     /// engine writes ``readableEncoding()``).
     func encoded() -> [UInt8] {
-        var levels = 0
-        return encoded(levels: &levels)
+        var shape = JSONCodec.Shape()
+        return encoded(shape: &shape)
     }
 
     /// The stored bytes, or `nil` when a value nests arrays and objects deeper
     /// than ``JSONCodec/maximumDepth`` levels (possible only for values built in
     /// code): such a record could not be read back, so it must not be written.
-    func readableEncoding() -> [UInt8]? {
-        var levels = 0
-        let bytes = encoded(levels: &levels)
-        return levels <= Self.maximumRecordDepth ? bytes : nil
+    ///
+    /// `readsBackIdentical` is `false` when the bytes decode to another payload
+    /// than this one (a non-finite double is written as `null`).
+    func readableEncoding() -> (bytes: [UInt8], readsBackIdentical: Bool)? {
+        var shape = JSONCodec.Shape()
+        let bytes = encoded(shape: &shape)
+        return shape.levels <= Self.maximumRecordDepth ? (bytes, shape.readsBackIdentical) : nil
     }
 
     /// The record object, written member by member in key order — the bytes
     /// `JSONCodec` writes for the same object — without building it first:
     /// `{"c":…,"d":{…},"fn":[…],"fo":[…],"ip":…,"o":…,"oe":…,"ua":…,"v":1}`,
-    /// absent members left out. `levels` becomes the deepest nesting written.
-    private func encoded(levels: inout Int) -> [UInt8] {
+    /// absent members left out.
+    private func encoded(shape: inout JSONCodec.Shape) -> [UInt8] {
         var output = [UInt8]()
         output.reserveCapacity(128)
-        levels = 1
+        shape.levels = 1
         output.append(contentsOf: #"{"c":"#.utf8)
         JSONCodec.writeDouble(createdAt, into: &output)
         output.append(contentsOf: #","d":"#.utf8)
-        JSONCodec.write(.object(values), into: &output, depth: 1, levels: &levels)
+        JSONCodec.write(.object(values), into: &output, depth: 1, shape: &shape)
         func member(_ name: String, _ write: (inout [UInt8]) -> Void) {
             output.append(UInt8(ascii: ","))
             JSONCodec.writeString(name, into: &output)
@@ -159,7 +162,7 @@ struct SessionPayload: Sendable, Hashable {
             write(&output)
         }
         func keys(_ keys: [String], into output: inout [UInt8]) {
-            levels = max(levels, 2)
+            shape.levels = max(shape.levels, 2)
             output.append(UInt8(ascii: "["))
             for (index, key) in keys.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
