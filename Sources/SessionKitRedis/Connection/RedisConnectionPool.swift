@@ -165,7 +165,10 @@ final class RedisConnectionPool: Sendable {
         return state.withLock { state -> Decision in
             guard !state.isShutDown else { return .fail(PoolError(kind: .shutDown)) }
             state.connections.removeAll { !$0.isActive }
-            let best = state.connections.min { $0.commandsInFlight < $1.commandsInFlight }
+            // A connection on the caller's own event loop costs no thread hop either
+            // way (the write and the reply's wake-up stay on this thread): it wins
+            // over one elsewhere that has fewer than two more commands in flight.
+            let best = state.connections.min { Self.load(of: $0) < Self.load(of: $1) }
             if let best {
                 let isFull = state.connections.count + (state.opening == nil ? 0 : 1) >= maximum
                 if best.commandsInFlight == 0 || isFull { return .use(best, alsoOpen: nil) }
@@ -179,17 +182,29 @@ final class RedisConnectionPool: Sendable {
             }
             // The promise is made under the lock but the connect starts after it,
             // so no future callback can run while the lock is held.
-            let promise = group.next().makePromise(of: RESPConnection.self)
+            let promise = loopForNewConnection().makePromise(of: RESPConnection.self)
             state.opening = promise.futureResult
             return best.map { .use($0, alsoOpen: promise) } ?? .open(promise)
         }
+    }
+
+    /// How busy `connection` is for a caller on the current thread: its commands
+    /// in flight, plus two when it runs on another event loop.
+    private static func load(of connection: RESPConnection) -> Int {
+        connection.commandsInFlight + (connection.channel.eventLoop.inEventLoop ? 0 : 2)
+    }
+
+    /// The caller's event loop when it runs on one of the pool's, else the group's next.
+    private func loopForNewConnection() -> any EventLoop {
+        group.makeIterator().first { $0.inEventLoop } ?? group.next()
     }
 
     private func open(_ promise: EventLoopPromise<RESPConnection>) {
         promise.futureResult.whenComplete { result in
             self.openingFinished(result)
         }
-        RESPConnection.connect(options.connection, on: group).cascade(to: promise)
+        // The connection runs on the loop its promise was made on.
+        RESPConnection.connect(options.connection, on: promise.futureResult.eventLoop).cascade(to: promise)
     }
 
     private func awaitConnection(_ opening: EventLoopFuture<RESPConnection>) async throws(PoolError) -> RESPConnection {
