@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import SessionKit
 import SessionKitConformance
 import Testing
@@ -201,5 +203,38 @@ struct RedisStoreTests {
         await service.value
         #expect(store.pool.openConnections == 0)
         await #expect(throws: SessionStoreError.self) { try await store.load(SessionToken.generate().key) }
+    }
+}
+
+/// Runs a task's jobs on one event loop, as a server's request task does.
+private final class LoopExecutor: TaskExecutor {
+    let loop: any EventLoop
+    init(_ loop: any EventLoop) { self.loop = loop }
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
+@Suite(.enabled(if: RedisTestServer.shouldRun, "REDIS_URL not set; run scripts/test"))
+struct RedisConnectionPlacementTests {
+    @Test func aCallerOnAnEventLoopGetsAConnectionOnThatLoop() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let store = try RedisStore(configuration: try RedisTestServer.configuration(), eventLoopGroup: group)
+        let loops = Array(group.makeIterator())
+        for loop in loops {
+            // The first call may use a connection elsewhere while one opens on this loop.
+            _ = try await withTaskExecutorPreference(LoopExecutor(loop)) { try await store.pool.lease() }
+            let deadline = ContinuousClock.now + .seconds(5)
+            var connection = try await withTaskExecutorPreference(LoopExecutor(loop)) { try await store.pool.lease() }
+            while connection.channel.eventLoop !== loop, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+                connection = try await withTaskExecutorPreference(LoopExecutor(loop)) { try await store.pool.lease() }
+            }
+            #expect(connection.channel.eventLoop === loop)
+        }
+        #expect(store.pool.openConnections == 2, "one connection per loop, not one per call")
+        await store.shutdown()
+        try await group.shutdownGracefully()
     }
 }

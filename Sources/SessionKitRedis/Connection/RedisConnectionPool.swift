@@ -5,9 +5,11 @@ import Synchronization
 /// A bounded set of pipelining connections to one Redis server.
 ///
 /// Because every connection pipelines, a command never queues for a free
-/// connection: it goes to the least busy open one. The pool opens connections
-/// lazily, one at a time, up to its maximum: when there is none, or when every
-/// open one is busy. Only a caller that finds no open connection waits, for the
+/// connection: it goes to the least busy open one, where a connection on the
+/// caller's own event loop counts as two commands less busy (it saves the
+/// thread hop out and back). The pool opens connections lazily, one at a time,
+/// up to its maximum, on the caller's event loop: when there is none, or when
+/// none is idle on the caller's loop. Only a caller that finds no open connection waits, for the
 /// connection being opened, and that wait is bounded by the connect timeout and
 /// the handshake's command timeout.
 ///
@@ -171,7 +173,8 @@ final class RedisConnectionPool: Sendable {
             let best = state.connections.min { Self.load(of: $0) < Self.load(of: $1) }
             if let best {
                 let isFull = state.connections.count + (state.opening == nil ? 0 : 1) >= maximum
-                if best.commandsInFlight == 0 || isFull { return .use(best, alsoOpen: nil) }
+                // Idle and on the caller's loop, or no room for another: use it as it is.
+                if Self.load(of: best) == 0 || isFull { return .use(best, alsoOpen: nil) }
             }
             if let opening = state.opening {
                 return best.map { .use($0, alsoOpen: nil) } ?? .wait(opening)
