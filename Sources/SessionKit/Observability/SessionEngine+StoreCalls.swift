@@ -44,9 +44,14 @@ extension SessionEngine {
             )
         }
         defer { inFlight.release() }
-        let tracer = InstrumentationSystem.tracer
         // Without a tracer (none bootstrapped and none bound to the task), no span
         // is made: its attribute dictionary alone costs more than a memory-store load.
+        // The usual case, no instrument at all, is told by its concrete type, which
+        // is cheaper than the search for a tracer among the instruments.
+        if InstrumentationSystem.instrument is NoOpInstrument {
+            return try await measure(operation, instruments, span: nil, outcome: outcome, body)
+        }
+        let tracer = InstrumentationSystem.tracer
         if tracer is NoOpTracer {
             return try await measure(operation, instruments, span: nil, outcome: outcome, body)
         }
