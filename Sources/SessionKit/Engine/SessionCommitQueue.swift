@@ -59,16 +59,22 @@ final class SessionCommitQueue: Sendable {
     /// The most members one store write carries; the rest wait for the next.
     static let maximumBatchSize = 64
 
-    /// Joins the lane of `key`: leads at once when no commit of the key is in
-    /// flight, or waits to be handed a batch or a result.
-    func enter(_ key: SessionKey, _ member: Member) async -> Turn {
+    /// Joins the lane of `key` and returns the batch to lead, when no commit of the
+    /// key is in flight; `nil` otherwise. Synchronous, so the usual case (nobody
+    /// else committing this session) costs a lock and no suspension point.
+    func leadIfIdle(_ key: SessionKey, _ member: Member) -> Batch? {
         let isIdle = lanes.withLock { lanes in
             guard lanes[key] == nil else { return false }
             lanes[key] = []
             return true
         }
-        if isIdle { return .lead(Batch(waiters: [Waiter(member: member, continuation: nil)], base: nil)) }
-        return await withCheckedContinuation { continuation in
+        return isIdle ? Batch(waiters: [Waiter(member: member, continuation: nil)], base: nil) : nil
+    }
+
+    /// Waits in the lane of `key` to be handed a batch or a result (or leads at
+    /// once if the commit in flight finished meanwhile).
+    func wait(_ key: SessionKey, _ member: Member) async -> Turn {
+        await withCheckedContinuation { continuation in
             let leadsNow = lanes.withLock { lanes in
                 // The batch in flight may have finished between the two locks.
                 guard lanes[key] != nil else {

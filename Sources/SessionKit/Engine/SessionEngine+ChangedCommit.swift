@@ -7,7 +7,10 @@ extension SessionEngine {
     /// process write one after another, several in one store write.
     func commitChanged(_ member: SessionCommitQueue.Member) async throws -> SessionCommitResult {
         let key = member.loaded.token.key
-        switch await commitQueue.enter(key, member) {
+        if let batch = commitQueue.leadIfIdle(key, member) {
+            return try await lead(batch, key: key)
+        }
+        switch await commitQueue.wait(key, member) {
         case .finished(let result):
             metrics.coalesced.increment()
             return try result.get()

@@ -74,6 +74,7 @@ extension SessionEngine {
 
     /// Runs `body`, records its duration, and on failure logs, counts and
     /// wraps the error; `span`, when there is one, gets the result.
+    @inline(__always)
     private func measure<T>(
         _ operation: StoreOperation,
         _ instruments: SessionMetrics.StoreInstruments?,
