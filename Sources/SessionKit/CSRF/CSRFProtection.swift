@@ -2,38 +2,115 @@ import Foundation
 
 /// An origin `scheme://host[:port]`, lowercased, with the scheme's default port dropped.
 struct CSRFOrigin: Hashable, Sendable {
+    /// `http` or `https`.
     var scheme: String
+    /// Lowercased; an IPv6 literal keeps its brackets.
     var host: String
+    /// `nil` for none or the scheme's default port.
     var port: Int?
 
+    /// Parses `scheme://host[:port]` (RFC 6454's serialization, as browsers send
+    /// it in `Origin`), case-insensitively. `nil` for any other scheme, a path,
+    /// query, fragment, userinfo, space or backslash, a bad port, or a byte
+    /// outside ASCII (browsers send internationalized hosts in punycode).
+    /// Works on the bytes: no copies but the host.
     init?(parsing text: some StringProtocol) {
-        let lowered = text.lowercased()
-        guard let separator = lowered.range(of: "://") else { return nil }
-        let scheme = String(lowered[..<separator.lowerBound])
-        guard scheme == "http" || scheme == "https" else { return nil }
-        let authority = lowered[separator.upperBound...]
-        guard !authority.isEmpty, !authority.contains(where: { "/?#@ \\".contains($0) }) else { return nil }
-        var host = Substring(authority)
+        var text = String(text)
+        guard let origin = text.withUTF8({ Self.parse($0) }) else { return nil }
+        self = origin
+    }
+
+    private init(scheme: String, authority: (host: String, port: Int?)) {
+        self.scheme = scheme
+        self.host = authority.host
+        self.port = authority.port == Self.defaultPort(of: scheme) ? nil : authority.port
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> CSRFOrigin? {
+        var separator = 0
+        while separator + 2 < bytes.count,
+            !(bytes[separator] == UInt8(ascii: ":") && bytes[separator + 1] == UInt8(ascii: "/") && bytes[separator + 2] == UInt8(ascii: "/"))
+        {
+            separator += 1
+        }
+        guard separator + 2 < bytes.count else { return nil }
+        let schemeBytes = UnsafeBufferPointer(rebasing: bytes[..<separator])
+        let scheme: String
+        if Self.equalsIgnoringCase(schemeBytes, "http") {
+            scheme = "http"
+        } else if Self.equalsIgnoringCase(schemeBytes, "https") {
+            scheme = "https"
+        } else {
+            return nil
+        }
+        guard let authority = Self.authority(UnsafeBufferPointer(rebasing: bytes[(separator + 3)...])) else { return nil }
+        return CSRFOrigin(scheme: scheme, authority: authority)
+    }
+
+    /// `host[:port]` or `[ipv6][:port]`, the host lowercased; `nil` when empty,
+    /// not ASCII, or holding `/ ? # @`, a space or a backslash, or a port outside 1–65535.
+    static func authority(_ bytes: UnsafeBufferPointer<UInt8>) -> (host: String, port: Int?)? {
+        guard !bytes.isEmpty else { return nil }
+        for byte in bytes {
+            switch byte {
+            case 0x80..., UInt8(ascii: "/"), UInt8(ascii: "?"), UInt8(ascii: "#"), UInt8(ascii: "@"), UInt8(ascii: " "), UInt8(ascii: "\\"):
+                return nil
+            default: continue
+            }
+        }
+        var hostEnd = bytes.count
         var port: Int?
-        if host.hasPrefix("[") {
+        if bytes[0] == UInt8(ascii: "[") {
             // An IPv6 literal: the port, if any, follows the closing bracket.
-            guard let close = host.firstIndex(of: "]") else { return nil }
-            let rest = host[host.index(after: close)...]
-            host = host[...close]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":"), let number = Int(rest.dropFirst()), (1...65535).contains(number) else { return nil }
+            guard let close = bytes.firstIndex(of: UInt8(ascii: "]")) else { return nil }
+            hostEnd = close + 1
+            if hostEnd < bytes.count {
+                guard bytes[hostEnd] == UInt8(ascii: ":"), let number = Self.port(bytes[(hostEnd + 1)...]) else { return nil }
                 port = number
             }
-        } else if let colon = host.lastIndex(of: ":") {
-            guard let number = Int(host[host.index(after: colon)...]), (1...65535).contains(number) else { return nil }
+        } else if let colon = bytes.lastIndex(of: UInt8(ascii: ":")) {
+            guard let number = Self.port(bytes[(colon + 1)...]) else { return nil }
             port = number
-            host = host[..<colon]
+            hostEnd = colon
         }
-        guard !host.isEmpty else { return nil }
-        if (scheme == "http" && port == 80) || (scheme == "https" && port == 443) { port = nil }
-        self.scheme = scheme
-        self.host = String(host)
-        self.port = port
+        guard hostEnd > 0 else { return nil }
+        let host = String(unsafeUninitializedCapacity: hostEnd) { output in
+            for index in 0..<hostEnd {
+                let byte = bytes[index]
+                output[index] = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+            }
+            return hostEnd
+        }
+        return (host, port)
+    }
+
+    /// Whether the `Host` header names this origin's host and port (the scheme's
+    /// default port written out or left out alike).
+    func isHost(_ header: String) -> Bool {
+        var header = header
+        guard let authority = header.withUTF8({ Self.authority($0) }) else { return false }
+        let port = authority.port == Self.defaultPort(of: scheme) ? nil : authority.port
+        return authority.host == host && port == self.port
+    }
+
+    private static func port(_ digits: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
+        guard !digits.isEmpty, digits.count <= 5 else { return nil }
+        var number = 0
+        for byte in digits {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            number = number * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return (1...65535).contains(number) ? number : nil
+    }
+
+    private static func defaultPort(of scheme: String) -> Int {
+        scheme == "https" ? 443 : 80
+    }
+
+    private static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercase: StaticString) -> Bool {
+        lowercase.withUTF8Buffer { expected in
+            bytes.count == expected.count && zip(bytes, expected).allSatisfy { $0 | 0x20 == $1 }
+        }
     }
 
     var authority: String { port.map { "\(host):\($0)" } ?? host }
@@ -74,15 +151,16 @@ struct CSRFProtection: Sendable {
     }
 
     func checkOrigin(_ request: CSRFRequest) -> CSRFError? {
-        if let site = request.secFetchSite?.lowercased() {
-            if site == "same-origin" || site == "none" { return nil }
+        if let site = request.secFetchSite {
+            if site.utf8.count == 11, CookieSyntax.hasPrefixIgnoringCase(site, "same-origin") { return nil }
+            if site.utf8.count == 4, CookieSyntax.hasPrefixIgnoringCase(site, "none") { return nil }
             return isTrusted(request.origin) ? nil : CSRFError(code: .crossOriginRequest)
         }
         guard let origin = request.origin else {
             // Neither header: not a modern browser's request; the token decides.
             return nil
         }
-        if let parsed = CSRFOrigin(parsing: origin), let host = request.host, parsed.authority == Self.normalizedHost(host, scheme: parsed.scheme) {
+        if let parsed = CSRFOrigin(parsing: origin), let host = request.host, parsed.isHost(host) {
             return nil
         }
         return isTrusted(origin) ? nil : CSRFError(code: .crossOriginRequest)
@@ -91,14 +169,6 @@ struct CSRFProtection: Sendable {
     func isTrusted(_ origin: String?) -> Bool {
         guard let origin, let parsed = CSRFOrigin(parsing: origin) else { return false }
         return trustedOrigins.contains(parsed)
-    }
-
-    /// The Host header lowercased, without the scheme's default port.
-    static func normalizedHost(_ host: String, scheme: String) -> String {
-        let lowered = host.lowercased()
-        let defaultPort = scheme == "https" ? ":443" : ":80"
-        if lowered.hasSuffix(defaultPort), !lowered.hasSuffix("]") { return String(lowered.dropLast(defaultPort.count)) }
-        return lowered
     }
 
     /// Runs both layers; `formBody` is the body the adapter read when ``needsFormBody(_:)`` said so.
