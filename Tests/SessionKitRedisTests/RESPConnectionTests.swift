@@ -106,6 +106,25 @@ import Testing
         try await channel.closeFuture.get()
     }
 
+    @Test func aLaterCommandTimesOutAtItsOwnDeadlineNotAtTheAnsweredOnes() async throws {
+        let (channel, connection) = try await makeConnection(timeout: .seconds(2))
+        let first = connection.submit(RESPCommand("PING"))
+        _ = try await written(channel)
+        await channel.testingEventLoop.advanceTime(by: .seconds(1))
+        let second = connection.submit(RESPCommand("BLPOP", "queue", "0"))
+        _ = try await written(channel)
+        try await channel.writeInbound(ByteBuffer(string: "+PONG\r\n"))
+        #expect(try await first.get() == .simpleString("PONG"))
+
+        // The first command's deadline passes: the one timer finds the second still in time.
+        await channel.testingEventLoop.advanceTime(by: .milliseconds(1_001))
+        #expect(channel.isActive, "the second command was timed out at the first one's deadline")
+
+        await channel.testingEventLoop.advanceTime(by: .seconds(1))
+        await #expect(throws: RESPConnectionError.timedOut) { try await second.get() }
+        try await channel.closeFuture.get()
+    }
+
     @Test func answeredCommandDoesNotTimeOutLater() async throws {
         let (channel, connection) = try await makeConnection(timeout: .seconds(2))
         let reply = connection.submit(RESPCommand("PING"))

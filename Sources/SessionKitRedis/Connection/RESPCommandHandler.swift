@@ -21,6 +21,12 @@ struct RESPRequest: Sendable {
 /// `RedisCommandHandler._failCommandQueue`). It never reconnects; the pool
 /// replaces closed connections.
 ///
+/// Timeouts cost one timer per connection, not one per command: the timer is
+/// armed for the oldest pending command's deadline and, when it fires, either
+/// times the connection out (that command is still waiting) or re-arms for the
+/// deadline of the command now oldest. Every command on a connection has the same
+/// timeout, so the deadlines are in queue order and each is kept to the tick.
+///
 /// It runs on its channel's event loop only, like every channel handler.
 final class RESPCommandHandler: ChannelDuplexHandler {
     typealias InboundIn = RESPValue
@@ -28,13 +34,13 @@ final class RESPCommandHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private struct Pending {
-        var id: UInt64
         var promise: EventLoopPromise<RESPValue>
-        var timeout: Scheduled<Void>
+        var deadline: NIODeadline
     }
 
     private var pending = CircularBuffer<Pending>()
-    private var nextID: UInt64 = 0
+    /// Armed while commands are pending (it may outlive them by one firing).
+    private var timer: Scheduled<Void>?
     /// Set once the connection fails or closes; later commands fail with it at once.
     private var closedError: RESPConnectionError?
     private var context: ChannelHandlerContext?
@@ -57,13 +63,9 @@ final class RESPCommandHandler: ChannelDuplexHandler {
             promise?.fail(closedError)
             return
         }
-        let id = nextID
-        nextID += 1
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let timeout = context.eventLoop.scheduleTask(in: request.timeout) {
-            handler.value.commandTimedOut(id: id)
-        }
-        pending.append(Pending(id: id, promise: request.promise, timeout: timeout))
+        let deadline = context.eventLoop.now + request.timeout
+        pending.append(Pending(promise: request.promise, deadline: deadline))
+        if timer == nil { armTimer(for: deadline, on: context.eventLoop) }
         context.write(wrapOutboundOut(request.command.encoded), promise: promise)
     }
 
@@ -74,7 +76,6 @@ final class RESPCommandHandler: ChannelDuplexHandler {
             close(context: context, failingWith: RESPError("a reply arrived with no command waiting for it"))
             return
         }
-        head.timeout.cancel()
         head.promise.succeed(reply)
     }
 
@@ -88,9 +89,21 @@ final class RESPCommandHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    private func commandTimedOut(id: UInt64) {
-        guard let head = pending.first, id >= head.id, let context else { return }
-        close(context: context, failingWith: RESPConnectionError.timedOut)
+    private func armTimer(for deadline: NIODeadline, on eventLoop: any EventLoop) {
+        let handler = NIOLoopBound(self, eventLoop: eventLoop)
+        timer = eventLoop.scheduleTask(deadline: deadline) {
+            handler.value.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        timer = nil
+        guard let head = pending.first, let context else { return }
+        if head.deadline <= context.eventLoop.now {
+            close(context: context, failingWith: RESPConnectionError.timedOut)
+        } else {
+            armTimer(for: head.deadline, on: context.eventLoop)
+        }
     }
 
     private func close(context: ChannelHandlerContext, failingWith error: any Error) {
@@ -100,8 +113,9 @@ final class RESPCommandHandler: ChannelDuplexHandler {
 
     private func failAll(with error: any Error) {
         closedError = closedError ?? RESPConnectionError.closed
+        timer?.cancel()
+        timer = nil
         while let entry = pending.popFirst() {
-            entry.timeout.cancel()
             entry.promise.fail(error)
         }
     }
