@@ -6,19 +6,23 @@ import SessionKitConformance
 /// path of the commit. Each iteration is one request: the Cookie header goes in,
 /// the handler's change (if any) is applied, the commit runs.
 func engineBenchmarks() {
-    // A request that only reads, inside the touch interval: no store call at all.
-    Benchmark("Engine:LoadCommit:NoOp") { (benchmark: Benchmark, state: (EngineFixture, String)) in
-        let (fixture, header) = state
-        for _ in benchmark.scaledIterations {
-            let session = try await fixture.engine.load(cookieHeader: header)
-            blackHole(session.get("user"))
-            blackHole(try await fixture.engine.commit(session))
+    // A request that only reads, inside the touch interval: the load and no store call
+    // at commit. The record's bytes are the ones the engine decoded last time, so the
+    // decoded-record cache answers; `:Uncached` decodes them on every load.
+    for (name, capacity) in [("Engine:LoadCommit:NoOp", 1024), ("Engine:LoadCommit:NoOp:Uncached", 0)] {
+        Benchmark(name) { (benchmark: Benchmark, state: (EngineFixture, String)) in
+            let (fixture, header) = state
+            for _ in benchmark.scaledIterations {
+                let session = try await fixture.engine.load(cookieHeader: header)
+                blackHole(session.get("user"))
+                blackHole(try await fixture.engine.commit(session))
+            }
+        } setup: {
+            let fixture = try EngineFixture(decodedRecordCacheCapacity: capacity)
+            let header = fixture.cookieHeader(try await fixture.login())
+            try await expect(.none, fixture: fixture, header: header) { _ in }
+            return (fixture, header)
         }
-    } setup: {
-        let fixture = try EngineFixture()
-        let header = fixture.cookieHeader(try await fixture.login())
-        try await expect(.none, fixture: fixture, header: header) { _ in }
-        return (fixture, header)
     }
 
     // An unchanged request after the touch interval: `touch` plus a refreshed cookie.

@@ -11,11 +11,17 @@ struct EngineFixture: Sendable {
     /// - Parameters:
     ///   - expiry: Timeouts; the defaults are the engine's.
     ///   - csrf: CSRF mode; sessions get a CSRF secret under `.originAndToken`.
-    init(expiry: SessionExpiryPolicy = .init(), csrf: CSRFConfiguration.Mode = .originAndToken) throws {
+    ///   - decodedRecordCacheCapacity: The engine's decoded-record cache; `0` decodes every load.
+    init(
+        expiry: SessionExpiryPolicy = .init(),
+        csrf: CSRFConfiguration.Mode = .originAndToken,
+        decodedRecordCacheCapacity: Int = SessionEngine.Configuration().decodedRecordCacheCapacity
+    ) throws {
         let clock = ManualClock()
         let store = try MemoryStore(configuration: .init(maximumSessions: 10_000_000), clock: clock)
         var configuration = SessionEngine.Configuration(expiry: expiry)
         configuration.csrf.mode = csrf
+        configuration.decodedRecordCacheCapacity = decodedRecordCacheCapacity
         self.clock = clock
         self.store = store
         self.engine = try SessionEngine(store: store, configuration: configuration, clock: clock)
