@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads cookies from a `Cookie` request header, leniently, as RFC 6265 §5.4 browsers write it.
 ///
 /// The header is split on `;`; each piece is trimmed of spaces and tabs and split
@@ -41,8 +43,10 @@ public enum CookieHeader {
     ///   one pair of surrounding double quotes removed from each value.
     public static func parse(_ header: some StringProtocol) -> [(name: Substring, value: Substring)] {
         var pairs: [(name: Substring, value: Substring)] = []
-        forEachPair(in: CookieSyntax.substring(header)) { name, value in
-            pairs.append((name: name, value: value))
+        forEachPair(in: CookieSyntax.substring(header)) { _, nameRange, text, valueIndices in
+            let utf8 = text.utf8
+            let name = utf8.index(utf8.startIndex, offsetBy: nameRange.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: nameRange.upperBound)
+            pairs.append((name: text[name], value: text[valueIndices()]))
             return true
         }
         return pairs
@@ -60,68 +64,82 @@ public enum CookieHeader {
     /// - Returns: ``Lookup/absent``, ``Lookup/single(_:)`` with the unquoted value,
     ///   or ``Lookup/repeated`` when the name occurs more than once.
     public static func lookup(_ name: String, in header: some StringProtocol) -> Lookup {
-        var result = Lookup.absent
-        forEachPair(in: CookieSyntax.substring(header)) { candidate, value in
-            guard candidate.utf8.elementsEqual(name.utf8) else { return true }
-            guard case .absent = result else {
-                result = .repeated
-                return false
+        var name = name
+        return name.withUTF8 { name in
+            var result = Lookup.absent
+            forEachPair(in: CookieSyntax.substring(header)) { bytes, nameRange, text, valueIndices in
+                // Names are compared on the header's bytes: no slice is made for the other cookies.
+                guard nameRange.count == name.count,
+                    memcmp(bytes.baseAddress! + nameRange.lowerBound, name.baseAddress!, name.count) == 0
+                else { return true }
+                guard case .absent = result else {
+                    result = .repeated
+                    return false
+                }
+                result = .single(text[valueIndices()])
+                return true
             }
-            result = .single(value)
-            return true
+            return result
         }
-        return result
     }
 
-    /// Calls `body` with each pair in `text` until it returns `false`.
+    /// Calls `body` with each pair in `text` until it returns `false`: the
+    /// header's bytes, the name's byte range in them, `text`, and a function
+    /// that gives the value's range as indices of `text` (made only when asked).
     ///
     /// Every byte is looked at a bounded number of times: once to find the end of
     /// its piece, once to find the `=`, and at most once more while trimming.
     /// Only the ASCII bytes `;`, `=`, `"`, space and tab are compared, and those
     /// are always whole Unicode scalars in UTF-8, so every slice starts and ends on
-    /// a scalar boundary whatever the surrounding bytes are.
-    private static func forEachPair(in text: Substring, _ body: (Substring, Substring) -> Bool) {
-        let bytes = text.utf8
-        let end = bytes.endIndex
-        var pieceStart = bytes.startIndex
-        while pieceStart < end {
-            let pieceEnd = bytes[pieceStart...].firstIndex(of: UInt8(ascii: ";")) ?? end
-            if let equals = bytes[pieceStart..<pieceEnd].firstIndex(of: UInt8(ascii: "=")) {
-                let name = trimmed(pieceStart..<equals, in: bytes)
-                if !name.isEmpty {
-                    let value = unquoted(trimmed(bytes.index(after: equals)..<pieceEnd, in: bytes), in: bytes)
-                    guard body(text[name], text[value]) else { return }
+    /// a scalar boundary whatever the surrounding bytes are. The scan runs on the
+    /// string's contiguous UTF-8 storage with integer offsets; a string without
+    /// such storage (bridged from elsewhere) is copied into a native one first.
+    private static func forEachPair(
+        in text: Substring,
+        _ body: (UnsafeBufferPointer<UInt8>, Range<Int>, Substring, () -> Range<String.Index>) -> Bool
+    ) {
+        let utf8 = text.utf8
+        let scanned: Void? = utf8.withContiguousStorageIfAvailable { bytes in
+            func index(_ offset: Int) -> String.Index { utf8.index(utf8.startIndex, offsetBy: offset) }
+            let end = bytes.count
+            var pieceStart = 0
+            while pieceStart < end {
+                var pieceEnd = pieceStart
+                var equals: Int?
+                while pieceEnd < end, bytes[pieceEnd] != UInt8(ascii: ";") {
+                    if equals == nil, bytes[pieceEnd] == UInt8(ascii: "=") { equals = pieceEnd }
+                    pieceEnd += 1
                 }
+                if let equals {
+                    let name = trimmed(pieceStart..<equals, in: bytes)
+                    if !name.isEmpty {
+                        let value = unquoted(trimmed((equals + 1)..<pieceEnd, in: bytes), in: bytes)
+                        guard body(bytes, name, text, { index(value.lowerBound)..<index(value.upperBound) }) else { return }
+                    }
+                }
+                pieceStart = pieceEnd + 1
             }
-            guard pieceEnd < end else { return }
-            pieceStart = bytes.index(after: pieceEnd)
+        }
+        if scanned == nil {
+            forEachPair(in: Substring(String(text)), body)
         }
     }
 
     /// Removes leading and trailing optional whitespace (space and horizontal tab).
-    private static func trimmed(_ range: Range<String.Index>, in bytes: Substring.UTF8View) -> Range<String.Index> {
+    private static func trimmed(_ range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
         var start = range.lowerBound
         var end = range.upperBound
-        while start < end, isWhitespace(bytes[start]) {
-            start = bytes.index(after: start)
-        }
-        while start < end {
-            let last = bytes.index(before: end)
-            guard isWhitespace(bytes[last]) else { break }
-            end = last
-        }
+        while start < end, isWhitespace(bytes[start]) { start += 1 }
+        while start < end, isWhitespace(bytes[end - 1]) { end -= 1 }
         return start..<end
     }
 
     /// Removes one pair of surrounding double quotes, as RFC 6265's `cookie-value` grammar allows.
-    private static func unquoted(_ range: Range<String.Index>, in bytes: Substring.UTF8View) -> Range<String.Index> {
+    private static func unquoted(_ range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Range<Int> {
         let quote = UInt8(ascii: "\"")
-        guard range.lowerBound < range.upperBound, bytes[range.lowerBound] == quote else { return range }
-        let afterOpening = bytes.index(after: range.lowerBound)
-        let last = bytes.index(before: range.upperBound)
         // A lone `"` is both the first and the last byte: it is a value, not a pair of quotes.
-        guard afterOpening <= last, bytes[last] == quote else { return range }
-        return afterOpening..<last
+        guard range.count >= 2, bytes[range.lowerBound] == quote, bytes[range.upperBound - 1] == quote else { return range }
+        return (range.lowerBound + 1)..<(range.upperBound - 1)
     }
 
     private static func isWhitespace(_ byte: UInt8) -> Bool {
