@@ -43,7 +43,8 @@ struct SessionMetrics: Sendable {
 
     private let factory: any MetricsFactory
     private let csrfRefusals: [CSRFError.Code: Counter]
-    private let store: [StoreOperation: StoreInstruments]
+    /// Indexed by ``StoreOperation/index``; `nil` for operations the backend never performs.
+    private let store: [StoreInstruments?]
 
     /// Makes every metric of an engine over the store called `storeName`.
     init(storeName: String, isCookieStore: Bool, factory: any MetricsFactory) {
@@ -64,10 +65,10 @@ struct SessionMetrics: Sendable {
         }
         self.csrfRefusals = csrfRefusals
 
-        var store: [StoreOperation: StoreInstruments] = [:]
+        var store = [StoreInstruments?](repeating: nil, count: StoreOperation.allCases.count)
         for operation in StoreOperation.operations(ofCookieStore: isCookieStore) {
             let dimensions = [("store", storeName), ("operation", operation.rawValue)]
-            store[operation] = StoreInstruments(
+            store[operation.index] = StoreInstruments(
                 duration: Timer(label: "sessionkit_store_operation_duration", dimensions: dimensions, factory: factory),
                 errors: Counter(label: "sessionkit_store_errors_total", dimensions: dimensions, factory: factory)
             )
@@ -77,7 +78,8 @@ struct SessionMetrics: Sendable {
 
     /// The timer and error counter of `operation`.
     func store(_ operation: StoreOperation) -> StoreInstruments? {
-        store[operation]
+        // An array slot, not a dictionary lookup: a String-backed enum hashes its raw value.
+        store[operation.index]
     }
 
     /// Counts a CSRF refusal under its reason.

@@ -24,6 +24,20 @@ enum StoreOperation: String, CaseIterable, Sendable {
         isCookieStore ? [.ownerEpoch, .seal] : [.load, .save, .touch, .delete, .list, .deleteOwner]
     }
 
+    /// The operation's position in `allCases`, for tables indexed by operation.
+    var index: Int {
+        switch self {
+        case .load: return 0
+        case .save: return 1
+        case .touch: return 2
+        case .delete: return 3
+        case .list: return 4
+        case .deleteOwner: return 5
+        case .ownerEpoch: return 6
+        case .seal: return 7
+        }
+    }
+
     /// The span name, for example `sessionkit.store.load`; spelled out so no string is built per call.
     var spanName: String {
         switch self {
