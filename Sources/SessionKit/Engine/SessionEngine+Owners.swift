@@ -113,8 +113,7 @@ extension SessionEngine {
         let index = try ownerIndex()
         let records = try await perform(.list) { try await index.sessions(of: owner) }
         guard let target = records.first(where: { Self.handle(for: $0.record.key) == handle }) else { return false }
-        decodedRecords.forget(target.record.key)
-        try await perform(.delete) { try await index.delete(target.record.key) }
+        try await deleteRecord(target.record.key)
         metrics.deleted.increment()
         return true
     }

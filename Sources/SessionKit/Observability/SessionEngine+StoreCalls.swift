@@ -48,14 +48,13 @@ extension SessionEngine {
         // is made: its attribute dictionary alone costs more than a memory-store load.
         // The usual case, no instrument at all, is told by its concrete type, which
         // is cheaper than the search for a tracer among the instruments.
-        if InstrumentationSystem.instrument is NoOpInstrument {
-            return try await measure(operation, instruments, span: nil, outcome: outcome, body)
+        if !(InstrumentationSystem.instrument is NoOpInstrument) {
+            let tracer = InstrumentationSystem.tracer
+            if !(tracer is NoOpTracer) {
+                return try await traced(operation, by: tracer, instruments, outcome: outcome, body)
+            }
         }
-        let tracer = InstrumentationSystem.tracer
-        if tracer is NoOpTracer {
-            return try await measure(operation, instruments, span: nil, outcome: outcome, body)
-        }
-        return try await traced(operation, by: tracer, instruments, outcome: outcome, body)
+        return try await measure(operation, instruments, span: nil, outcome: outcome, body)
     }
 
     /// Runs `body` inside a span of `tracer`; the error, when it fails, is thrown inside the span.

@@ -121,10 +121,16 @@ public struct SessionKey: Sendable, Hashable, Comparable, CustomStringConvertibl
         String(unsafeUninitializedCapacity: 64) { buffer in
             let digits: StaticString = "0123456789abcdef"
             digits.withUTF8Buffer { digits in
-                for (index, word) in [words.0, words.1, words.2, words.3].enumerated() {
-                    for nibble in 0..<16 {
-                        buffer[index * 16 + nibble] = digits[Int(truncatingIfNeeded: word >> UInt64(60 - nibble * 4)) & 0x0F]
+                // Four words of 16 nibbles each, without an array of the words (stores ask for this on every call).
+                for offset in 0..<64 {
+                    let word: UInt64
+                    switch offset >> 4 {
+                    case 0: word = words.0
+                    case 1: word = words.1
+                    case 2: word = words.2
+                    default: word = words.3
                     }
+                    buffer[offset] = digits[Int(truncatingIfNeeded: word >> UInt64(60 - (offset & 15) * 4)) & 0x0F]
                 }
             }
             return 64
