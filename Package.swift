@@ -1,11 +1,30 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// SessionKit: server-side sessions and CSRF protection for Swift web servers.
+//
+// Every integration sits behind a package trait, so an app resolves only what it uses.
+// With the default traits (none) a consumer gets the engine and its three built-in
+// stores (memory, file, encrypted cookie) and resolves swift-crypto, swift-log,
+// swift-metrics and swift-distributed-tracing (and what those need) — no web framework,
+// no database client. Turn on what the app uses:
+//
+//     .package(url: "https://github.com/sessionkit/session-kit.git", from: "0.1.0",
+//              traits: ["Hummingbird", "SQLite"])
+//
+// A product whose trait is off compiles to an empty module. The demos, and the tests
+// that need a web framework, live in the `Examples/` package; the benchmarks in
+// `Benchmarks/`, the fuzz targets in `Fuzz/`. Contributors build and test everything
+// with `--enable-all-traits` (what `scripts/test` does).
+
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
+
+/// Traits that need SwiftNIO: every store client and both frameworks.
+let nioTraits: Set<String> = ["Hummingbird", "Vapor", "SQLite", "Postgres", "Redis"]
 
 let package = Package(
     name: "session-kit",
@@ -18,25 +37,35 @@ let package = Package(
         .library(name: "SessionKitSQLite", targets: ["SessionKitSQLite"]),
         .library(name: "SessionKitPostgres", targets: ["SessionKitPostgres"]),
         .library(name: "SessionKitConformance", targets: ["SessionKitConformance"]),
-        .executable(name: "session-demo", targets: ["session-demo"]),
-        .executable(name: "session-demo-vapor", targets: ["session-demo-vapor"]),
+    ],
+    traits: [
+        .trait(
+            name: "Hummingbird",
+            description: "SessionKitHummingbird: the middleware and request context for Hummingbird 2."
+        ),
+        .trait(
+            name: "Vapor",
+            description: "SessionKitVapor: the middleware, req.sessionKit and app.sessionKit for Vapor 4."
+        ),
+        .trait(name: "SQLite", description: "SessionKitSQLite: SQLiteStore on vapor/sqlite-nio."),
+        .trait(name: "Postgres", description: "SessionKitPostgres: PostgresStore on vapor/postgres-nio."),
+        .trait(name: "Redis", description: "SessionKitRedis: RedisStore and its RESP client on SwiftNIO."),
+        .default(enabledTraits: []),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
-        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Behind traits: resolved by a consumer only when one of its traits is on.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
-        .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
-        // The demos' `GET /metrics` (METRICS=prometheus); not a dependency of any library product.
-        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        // Property tests only.
+        // Property tests only (test targets: never resolved by a consumer).
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
@@ -56,8 +85,8 @@ let package = Package(
                 "SessionKit",
                 // Insecure.SHA1 names a script for EVALSHA; SHA-256 hashes owner ids for the owner sets.
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Redis"])),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["Redis"])),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -66,9 +95,9 @@ let package = Package(
             name: "SessionKitSQLite",
             dependencies: [
                 "SessionKit",
-                .product(name: "SQLiteNIO", package: "sqlite-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio", condition: .when(traits: ["SQLite"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["SQLite"])),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["SQLite"])),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -77,8 +106,8 @@ let package = Package(
             name: "SessionKitPostgres",
             dependencies: [
                 "SessionKit",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Postgres"])),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -92,11 +121,15 @@ let package = Package(
             name: "SessionKitHummingbird",
             dependencies: [
                 "SessionKit",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Hummingbird"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Hummingbird"])),
+                .product(
+                    name: "ServiceLifecycle",
+                    package: "swift-service-lifecycle",
+                    condition: .when(traits: ["Hummingbird"])
+                ),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -104,72 +137,8 @@ let package = Package(
             name: "SessionKitVapor",
             dependencies: [
                 "SessionKit",
-                .product(name: "Vapor", package: "vapor"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        // What both demos share and no framework needs: settings, the store factory,
-        // the JSON shapes and the HTML page. Not a product.
-        .target(
-            name: "SessionDemoSupport",
-            dependencies: [
-                "SessionKit",
-                "SessionKitSQLite",
-                "SessionKitPostgres",
-                "SessionKitRedis",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        // The demo app as a library, so tests drive it through Hummingbird's test client.
-        .target(
-            name: "SessionDemoApp",
-            dependencies: [
-                "SessionKit",
-                "SessionDemoSupport",
-                "SessionKitHummingbird",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "session-demo",
-            dependencies: [
-                "SessionDemoApp",
-                "SessionDemoSupport",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        // The Vapor demo as a library, so tests drive it through VaporTesting.
-        .target(
-            name: "SessionDemoVaporApp",
-            dependencies: [
-                "SessionKit",
-                "SessionKitVapor",
-                "SessionDemoSupport",
-                .product(name: "Vapor", package: "vapor"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .executableTarget(
-            name: "session-demo-vapor",
-            dependencies: [
-                "SessionDemoVaporApp",
-                "SessionDemoSupport",
-                .product(name: "Vapor", package: "vapor"),
+                .product(name: "Vapor", package: "vapor", condition: .when(traits: ["Vapor"])),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Vapor"])),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -196,9 +165,9 @@ let package = Package(
                 "SessionKitRedis",
                 "SessionKitConformance",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Redis"])),
+                .product(name: "NIOEmbedded", package: "swift-nio", condition: .when(traits: ["Redis"])),
+                .product(name: "NIOPosix", package: "swift-nio", condition: .when(traits: ["Redis"])),
             ],
             swiftSettings: swiftSettings
         ),
@@ -209,7 +178,7 @@ let package = Package(
                 "SessionKit",
                 "SessionKitSQLite",
                 "SessionKitConformance",
-                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio", condition: .when(traits: ["SQLite"])),
             ],
             swiftSettings: swiftSettings
         ),
@@ -220,38 +189,18 @@ let package = Package(
                 "SessionKit",
                 "SessionKitPostgres",
                 "SessionKitConformance",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio", condition: .when(traits: ["Postgres"])),
                 .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "SessionKitHummingbirdTests",
-            dependencies: [
-                "SessionKit",
-                "SessionKitHummingbird",
-                "SessionDemoApp",
-                "SessionDemoSupport",
-                "SessionKitConformance",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "SessionKitVaporTests",
-            dependencies: [
-                "SessionKit",
-                "SessionKitVapor",
-                "SessionDemoVaporApp",
-                "SessionDemoSupport",
-                "SessionKitConformance",
-                .product(name: "Vapor", package: "vapor"),
-                .product(name: "VaporTesting", package: "vapor"),
             ],
             swiftSettings: swiftSettings
         ),
     ]
 )
+
+// The documentation build (`scripts/check-docs`) adds swift-docc-plugin; apps that depend
+// on SessionKit never resolve it.
+if Context.environment["SESSIONKIT_DOCS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0")
+    )
+}

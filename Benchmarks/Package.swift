@@ -20,7 +20,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         // The package under test, named so product references do not depend on the clone's folder name.
-        .package(name: "session-kit", path: ".."),
+        .package(name: "session-kit", path: "..", traits: ["Hummingbird", "Vapor", "SQLite", "Postgres", "Redis"]),
         // Only the malloc interposer: the default "RuntimeInterposer" trait needs a
         // package that is not available here, and the ARC metrics it serves are not used.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),

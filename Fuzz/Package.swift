@@ -37,7 +37,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         // The package under test, named so product references do not depend on the clone's folder name.
-        .package(name: "session-kit", path: ".."),
+        .package(name: "session-kit", path: "..", traits: ["Redis"]),
         // Already in the root package's graph; named here for ByteBuffer (RESP), SHA-256 and a quiet logger.
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),

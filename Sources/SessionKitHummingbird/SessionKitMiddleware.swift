@@ -1,3 +1,4 @@
+#if Hummingbird
 public import HTTPTypes
 public import Hummingbird
 public import SessionKit
@@ -133,3 +134,4 @@ extension Response {
         )
     }
 }
+#endif  // Hummingbird

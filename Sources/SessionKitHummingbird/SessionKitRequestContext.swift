@@ -1,3 +1,4 @@
+#if Hummingbird
 public import Hummingbird
 public import NIOCore
 public import SessionKit
@@ -45,3 +46,4 @@ public struct BasicSessionKitRequestContext: SessionKitRequestContext, RemoteAdd
         self.channel = source.channel
     }
 }
+#endif  // Hummingbird

@@ -1,3 +1,4 @@
+#if Hummingbird
 public import ServiceLifecycle
 
 /// Runs a store's background work (expiry sweeps) as a Hummingbird service,
@@ -27,3 +28,4 @@ public struct SessionStoreService: Service {
         }
     }
 }
+#endif  // Hummingbird

@@ -1,3 +1,4 @@
+#if Postgres
 import Foundation
 import NIOCore
 import PostgresNIO
@@ -155,3 +156,4 @@ struct PostgresSchema: Sendable {
         """
     }
 }
+#endif  // Postgres

@@ -1,3 +1,4 @@
+#if Postgres
 import SessionKit
 
 extension PostgresStore {
@@ -97,3 +98,4 @@ extension PostgresStore {
         }
     }
 }
+#endif  // Postgres

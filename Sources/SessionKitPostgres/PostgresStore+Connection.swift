@@ -1,3 +1,4 @@
+#if Postgres
 import Foundation
 import Logging
 import NIOCore
@@ -327,3 +328,4 @@ private final class LeaseTracker: Sendable {
         }
     }
 }
+#endif  // Postgres

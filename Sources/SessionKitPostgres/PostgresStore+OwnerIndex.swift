@@ -1,3 +1,4 @@
+#if Postgres
 import Foundation
 import NIOCore
 import PostgresNIO
@@ -57,3 +58,4 @@ extension PostgresStore: SessionOwnerIndex {
         return Int(deleted)
     }
 }
+#endif  // Postgres

@@ -1,3 +1,4 @@
+#if Postgres
 import Foundation
 public import PostgresNIO
 public import SessionKit
@@ -262,3 +263,4 @@ struct PostgresURL: Sendable {
         }
     }
 }
+#endif  // Postgres

@@ -1,3 +1,4 @@
+#if Postgres
 public import Foundation
 public import Logging
 import NIOCore
@@ -317,3 +318,4 @@ public final class PostgresStore: SessionStore {
         }
     }
 }
+#endif  // Postgres

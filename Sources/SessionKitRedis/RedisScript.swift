@@ -1,3 +1,4 @@
+#if Redis
 import Crypto
 
 /// A Lua script that runs on the server in one round trip, atomically.
@@ -223,3 +224,4 @@ func hexadecimal(_ bytes: some Sequence<UInt8>) -> String {
     }
     return String(decoding: text, as: UTF8.self)
 }
+#endif  // Redis

@@ -1,3 +1,4 @@
+#if Redis
 public import SessionKit
 
 extension RedisStore {
@@ -257,3 +258,4 @@ struct RedisURL: Hashable, Sendable {
         }
     }
 }
+#endif  // Redis

@@ -1,3 +1,4 @@
+#if Redis
 import Crypto
 public import SessionKit
 
@@ -86,3 +87,4 @@ extension RedisStore: SessionOwnerIndex {
         hexadecimal(SHA256.hash(data: Array(owner.utf8)))
     }
 }
+#endif  // Redis

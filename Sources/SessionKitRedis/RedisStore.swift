@@ -1,3 +1,4 @@
+#if Redis
 public import Foundation
 public import Logging
 public import NIOCore
@@ -461,3 +462,4 @@ public final class RedisStore: SessionStore {
         }
     }
 }
+#endif  // Redis

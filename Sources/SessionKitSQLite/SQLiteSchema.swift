@@ -1,3 +1,4 @@
+#if SQLite
 import SQLiteNIO
 import SessionKit
 
@@ -108,3 +109,4 @@ enum SQLiteSchema {
         }
     }
 }
+#endif  // SQLite

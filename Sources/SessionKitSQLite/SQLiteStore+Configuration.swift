@@ -1,3 +1,4 @@
+#if SQLite
 import SessionKit
 
 extension SQLiteStore {
@@ -89,3 +90,4 @@ extension SQLiteStore {
         }
     }
 }
+#endif  // SQLite

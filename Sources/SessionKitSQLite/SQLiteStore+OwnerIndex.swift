@@ -1,3 +1,4 @@
+#if SQLite
 import SQLiteNIO
 public import SessionKit
 
@@ -57,3 +58,4 @@ extension SQLiteStore: SessionOwnerIndex {
         }
     }
 }
+#endif  // SQLite

@@ -1,3 +1,4 @@
+#if SQLite
 public import Foundation
 public import Logging
 import NIOCore
@@ -677,3 +678,4 @@ extension SQLiteStore {
         Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 }
+#endif  // SQLite

@@ -1,3 +1,4 @@
+#if Vapor
 public import SessionKit
 public import Vapor
 
@@ -50,3 +51,4 @@ extension Application {
         }
     }
 }
+#endif  // Vapor

@@ -1,3 +1,4 @@
+#if Vapor
 import NIOCore
 
 /// Runs a task's jobs on one NIO event loop.
@@ -17,3 +18,4 @@ final class EventLoopTaskExecutor: TaskExecutor {
         eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
+#endif  // Vapor

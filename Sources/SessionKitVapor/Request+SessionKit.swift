@@ -1,3 +1,4 @@
+#if Vapor
 public import SessionKit
 public import Vapor
 
@@ -37,3 +38,4 @@ extension Request {
 struct RequestSessionKey: StorageKey {
     typealias Value = RequestSession
 }
+#endif  // Vapor

@@ -1,3 +1,4 @@
+#if Vapor
 import NIOCore
 public import SessionKit
 public import Vapor
@@ -157,3 +158,4 @@ extension Response {
         self.init(status: HTTPResponseStatus(statusCode: response.status), headers: headers, body: .init(string: response.body))
     }
 }
+#endif  // Vapor

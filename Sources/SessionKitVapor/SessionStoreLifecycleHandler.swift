@@ -1,3 +1,4 @@
+#if Vapor
 import Synchronization
 public import Vapor
 
@@ -67,3 +68,4 @@ public final class SessionStoreLifecycleHandler: LifecycleHandler {
         await running?.value
     }
 }
+#endif  // Vapor

@@ -1,3 +1,4 @@
+#if Postgres
 import Foundation
 import Logging
 import PostgresNIO
@@ -219,3 +220,4 @@ private final class LogLines: Sendable {
         }
     }
 }
+#endif  // Postgres

@@ -1,3 +1,4 @@
+#if Postgres
 import Foundation
 import PropertyBased
 import SessionKit
@@ -79,3 +80,4 @@ extension Gen where Value == [String: SessionValue] {
         )
     }
 }
+#endif  // Postgres

@@ -1,3 +1,4 @@
+#if Postgres
 import Foundation
 import PostgresNIO
 import SessionKit
@@ -244,3 +245,4 @@ struct PostgresStoreTests {
         return found
     }
 }
+#endif  // Postgres

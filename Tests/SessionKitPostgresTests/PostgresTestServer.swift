@@ -1,3 +1,4 @@
+#if Postgres
 import Foundation
 import Logging
 import PostgresNIO
@@ -198,3 +199,4 @@ let quietLogger: Logger = {
     logger.logLevel = .critical
     return logger
 }()
+#endif  // Postgres

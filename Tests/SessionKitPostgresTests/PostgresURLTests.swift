@@ -1,3 +1,4 @@
+#if Postgres
 import PostgresNIO
 import SessionKit
 import Testing
@@ -96,3 +97,4 @@ import Testing
         #expect(error?.description.contains("s3cr") == false, "\(error?.description ?? "")")
     }
 }
+#endif  // Postgres

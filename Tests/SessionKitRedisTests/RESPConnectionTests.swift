@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -155,3 +156,4 @@ extension Array {
         return results
     }
 }
+#endif  // Redis

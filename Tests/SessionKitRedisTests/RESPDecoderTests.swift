@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 import Testing
 
@@ -235,3 +236,4 @@ struct MalformedExample: Sendable, CustomTestStringConvertible {
         #expect(String(buffer: RESPCommand("SET", "ë", "").encoded) == "*3\r\n$3\r\nSET\r\n$2\r\në\r\n$0\r\n\r\n")
     }
 }
+#endif  // Redis

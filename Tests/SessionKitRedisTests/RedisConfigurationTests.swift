@@ -1,3 +1,4 @@
+#if Redis
 import Foundation
 import SessionKit
 import Testing
@@ -116,3 +117,4 @@ struct BadURL: Sendable, CustomTestStringConvertible {
         #expect(RedisStore.milliseconds(.distantFuture) == 64_092_211_200_000)
     }
 }
+#endif  // Redis

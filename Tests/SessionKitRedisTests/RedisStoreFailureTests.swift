@@ -1,3 +1,4 @@
+#if Redis
 import Foundation
 import Logging
 import NIOCore
@@ -172,3 +173,4 @@ private final class LogLines: Sendable {
         }
     }
 }
+#endif  // Redis

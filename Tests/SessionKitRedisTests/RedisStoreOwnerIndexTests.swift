@@ -1,3 +1,4 @@
+#if Redis
 import Foundation
 import SessionKit
 import SessionKitConformance
@@ -204,3 +205,4 @@ struct OwnerSample: Sendable, CustomTestStringConvertible {
         OwnerSample(testDescription: "10,000 characters", owner: String(repeating: "x", count: 10_000)),
     ]
 }
+#endif  // Redis

@@ -1,3 +1,4 @@
+#if Redis
 import Foundation
 import PropertyBased
 import SessionKit
@@ -82,3 +83,4 @@ extension Gen where Value == [String: SessionValue] {
         )
     }
 }
+#endif  // Redis

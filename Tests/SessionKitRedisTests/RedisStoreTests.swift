@@ -1,3 +1,4 @@
+#if Redis
 import Foundation
 import NIOCore
 import NIOPosix
@@ -238,3 +239,4 @@ struct RedisConnectionPlacementTests {
         try await group.shutdownGracefully()
     }
 }
+#endif  // Redis

@@ -1,3 +1,4 @@
+#if Redis
 import Foundation
 import NIOCore
 import NIOPosix
@@ -96,3 +97,4 @@ final class FakeRedisServer: Sendable {
         }
     }
 }
+#endif  // Redis

@@ -1,3 +1,4 @@
+#if SQLite
 import Foundation
 import SQLiteNIO
 import SessionKit
@@ -312,3 +313,4 @@ extension SQLiteStoreFailureTests {
         }
     }
 }
+#endif  // SQLite

@@ -1,3 +1,4 @@
+#if SQLite
 import Foundation
 import SQLiteNIO
 import SessionKit
@@ -156,3 +157,4 @@ struct OwnerSample: Sendable, CustomTestStringConvertible {
         OwnerSample(testDescription: "10,000 characters", owner: String(repeating: "x", count: 10_000)),
     ]
 }
+#endif  // SQLite

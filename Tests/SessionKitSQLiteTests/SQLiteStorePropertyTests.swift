@@ -1,3 +1,4 @@
+#if SQLite
 import Foundation
 import PropertyBased
 import SessionKit
@@ -83,3 +84,4 @@ extension Gen where Value == [String: SessionValue] {
         )
     }
 }
+#endif  // SQLite

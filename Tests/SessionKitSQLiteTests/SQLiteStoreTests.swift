@@ -1,3 +1,4 @@
+#if SQLite
 import Foundation
 import SQLiteNIO
 import SessionKit
@@ -396,3 +397,4 @@ struct TestFailure: Error, CustomStringConvertible {
         self.description = description
     }
 }
+#endif  // SQLite

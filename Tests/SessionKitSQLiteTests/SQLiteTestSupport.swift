@@ -1,3 +1,4 @@
+#if SQLite
 import Foundation
 import SQLiteNIO
 import SessionKit
@@ -74,3 +75,4 @@ func withRawConnection<Result>(_ path: String, _ body: (SQLiteConnection) async 
 func record(_ data: [UInt8], expiringIn seconds: TimeInterval = 600, from now: Date = Date()) -> SessionRecord {
     SessionRecord(key: SessionToken.generate().key, data: data, expiresAt: now + seconds)
 }
+#endif  // SQLite

@@ -6,7 +6,7 @@ extension SessionEngine {
     /// and skip building a ``CSRFRequest`` when it says no, which is most requests.
     ///
     /// - Parameter method: The request method.
-    public func csrfMayCheck(method: String) -> Bool {
+    package func csrfMayCheck(method: String) -> Bool {
         configuration.csrf.mode != .disabled && !CSRFRequest.isSafe(method: method)
     }
 
@@ -17,7 +17,7 @@ extension SessionEngine {
     /// them to ``checkCSRF(_:session:formBody:)`` and hand the body on to the handler.
     ///
     /// - Parameter request: The request's CSRF-relevant parts.
-    public func csrfNeedsFormBody(_ request: CSRFRequest) -> Bool {
+    package func csrfNeedsFormBody(_ request: CSRFRequest) -> Bool {
         csrf.needsFormBody(request)
     }
 
@@ -47,7 +47,7 @@ extension SessionEngine {
     }
 
     /// The form-too-large refusal, for adapters whose body read hit ``CSRFConfiguration/maximumFormBodySize``.
-    public func csrfFormTooLarge(_ request: CSRFRequest) -> CSRFError {
+    package func csrfFormTooLarge(_ request: CSRFRequest) -> CSRFError {
         let failure = CSRFError(code: .formTooLarge)
         metrics.recordCSRFRefusal(failure.code)
         logger.notice(

@@ -147,7 +147,7 @@ public struct SessionEngine: Sendable {
 
     /// Whether the engine's store calls block the calling thread (``SessionStore/blocksCallingThread``);
     /// adapters then keep the session work off event loops.
-    public var blocksCallingThread: Bool { store?.blocksCallingThread ?? false }
+    package var blocksCallingThread: Bool { store?.blocksCallingThread ?? false }
 
     /// The server-side store; only reached on paths that the cookie store never takes.
     var serverStore: any SessionStore {

@@ -370,7 +370,7 @@ public final class RequestSession: Sendable {
     }
 
     /// The operations this request recorded, in order.
-    public var operations: [SessionOperation] {
+    package var operations: [SessionOperation] {
         state.withLock { $0.operations }
     }
 

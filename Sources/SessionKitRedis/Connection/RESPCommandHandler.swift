@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 
 /// A command on its way into a channel, with the promise its reply completes.
@@ -120,3 +121,4 @@ final class RESPCommandHandler: ChannelDuplexHandler {
         }
     }
 }
+#endif  // Redis

@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -144,3 +145,4 @@ extension RESPConnection {
             }
     }
 }
+#endif  // Redis

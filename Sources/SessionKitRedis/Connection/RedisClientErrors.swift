@@ -1,3 +1,4 @@
+#if Redis
 /// A command that got no reply, because its connection timed out or closed.
 struct RESPConnectionError: Error, Hashable, Sendable, CustomStringConvertible {
     enum Kind: Hashable, Sendable {
@@ -41,3 +42,4 @@ struct RedisReplyError: Error, Hashable, Sendable, CustomStringConvertible {
     /// `"Redis answered <command> with: <message>"`.
     var description: String { "Redis answered \(command) with: \(message)" }
 }
+#endif  // Redis

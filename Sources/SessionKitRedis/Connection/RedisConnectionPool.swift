@@ -1,3 +1,4 @@
+#if Redis
 import Logging
 import NIOCore
 import Synchronization
@@ -278,3 +279,4 @@ final class RedisConnectionPool: Sendable {
         return .nanoseconds(min(nanoseconds, options.maximumBackoff.nanoseconds))
     }
 }
+#endif  // Redis

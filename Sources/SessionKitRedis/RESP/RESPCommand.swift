@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 
 /// One command, encoded as RESP2 sends it: an array of bulk strings.
@@ -67,3 +68,4 @@ struct RESPCommand: Sendable, Hashable {
         buffer.writeStaticString("\r\n")
     }
 }
+#endif  // Redis

@@ -1,3 +1,4 @@
+#if Redis
 /// A reply that is not valid RESP2, or that breaks one of the decoder's limits.
 ///
 /// A connection that receives one cannot tell where the next reply starts, so it
@@ -13,3 +14,4 @@ struct RESPError: Error, Hashable, Sendable, CustomStringConvertible {
     /// `"malformed RESP reply: <message>"`.
     var description: String { "malformed RESP reply: \(message)" }
 }
+#endif  // Redis

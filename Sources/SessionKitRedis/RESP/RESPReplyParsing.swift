@@ -1,3 +1,4 @@
+#if Redis
 public import NIOCore
 
 /// The RESP2 reply decoder, reachable for SessionKit's micro benchmarks only
@@ -16,3 +17,4 @@ public enum RESPReplyParsing {
         return count
     }
 }
+#endif  // Redis

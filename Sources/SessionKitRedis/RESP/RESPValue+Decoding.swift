@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 
 extension RESPValue {
@@ -183,3 +184,4 @@ private struct Parser {
         return Int64(magnitude)
     }
 }
+#endif  // Redis

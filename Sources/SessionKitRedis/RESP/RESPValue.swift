@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 
 /// A RESP2 value, as Redis sends it.
@@ -60,3 +61,4 @@ extension RESPValue: CustomStringConvertible {
         }
     }
 }
+#endif  // Redis

@@ -1,3 +1,4 @@
+#if Redis
 import NIOCore
 
 /// Turns the bytes Redis sends into ``RESPValue``s, one reply at a time.
@@ -24,3 +25,4 @@ struct RESPValueDecoder: NIOSingleStepByteToMessageDecoder {
         try decode(buffer: &buffer)
     }
 }
+#endif  // Redis
