@@ -28,6 +28,7 @@ let package = Package(
     dependencies: [
         // The package the demos show, named so product references do not depend on the clone's folder name.
         .package(name: "session-kit", path: "..", traits: ["Hummingbird", "Vapor", "SQLite", "Postgres", "Redis"]),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -50,6 +51,8 @@ let package = Package(
                 .product(name: "SessionKitSQLite", package: "session-kit"),
                 .product(name: "SessionKitPostgres", package: "session-kit"),
                 .product(name: "SessionKitRedis", package: "session-kit"),
+                // SHA-256 of the pages' inline script and style, for their Content-Security-Policy.
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

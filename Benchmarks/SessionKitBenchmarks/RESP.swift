@@ -1,3 +1,4 @@
+import Foundation
 import Benchmark
 import NIOCore
 @_spi(Benchmarks) import SessionKitRedis
@@ -19,5 +20,25 @@ func respBenchmarks() {
         var buffer = ByteBuffer()
         for index in 0..<16 { buffer.writeString(replies[index % replies.count]) }
         return buffer
+    }
+
+    // A reply far larger than one read: an owner's 20,000-member set (SMEMBERS) in
+    // 4 KiB reads. Each read used to parse the reply again from its first byte.
+    Benchmark("RESP:LargeArrayIn4KiBReads", configuration: .init(scalingFactor: .one)) { (benchmark: Benchmark, chunks: [ByteBuffer]) in
+        for _ in benchmark.scaledIterations {
+            blackHole(try RESPReplyParsing.decodeReplies(arrivingIn: chunks))
+        }
+    } setup: {
+        var reply = ByteBuffer()
+        reply.writeString("*20000\r\n")
+        for index in 0..<20_000 {
+            let member = "sessionkit:s:" + String(repeating: "0", count: 52) + String(format: "%012d", index)
+            reply.writeString("$\(member.utf8.count)\r\n\(member)\r\n")
+        }
+        var chunks: [ByteBuffer] = []
+        while reply.readableBytes > 0 {
+            chunks.append(reply.readSlice(length: min(4096, reply.readableBytes))!)
+        }
+        return chunks
     }
 }

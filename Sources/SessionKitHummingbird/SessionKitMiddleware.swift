@@ -63,7 +63,9 @@ public struct SessionKitMiddleware<Context: SessionKitRequestContext>: RouterMid
         } catch let error as SessionStoreError {
             return .sessionStoreUnavailable(error)
         }
-        response.headers.appendSessionHeaders(result.headers)
+        response.headers.appendSessionHeaders(
+            result.headers(vary: response.headers[values: .vary], cacheControl: response.headers[values: .cacheControl])
+        )
         return response
     }
 }

@@ -93,7 +93,7 @@ public struct SessionKitVaporMiddleware: AsyncMiddleware {
         } catch let error as SessionStoreError {
             return .sessionStoreUnavailable(error)
         }
-        for header in result.headers {
+        for header in result.headers(vary: response.headers[.vary], cacheControl: response.headers[.cacheControl]) {
             response.headers.add(name: header.name, value: header.value)
         }
         return response

@@ -153,6 +153,38 @@ struct MalformedExample: Sendable, CustomTestStringConvertible {
         }
     }
 
+    /// Security review, item 8: the decoder parsed a reply again from its first byte on
+    /// every partial read, so a large reply arriving in small reads cost quadratic time.
+    /// Each byte is now looked at a bounded number of times, whatever the read size.
+    @Test(arguments: [1, 7, 64, 4096])
+    func aLargeReplyInSmallReadsIsScannedInLinearWork(readSize: Int) throws {
+        var bytes = Array("*5000\r\n".utf8)
+        for index in 0..<5000 {
+            bytes += Array("$8\r\nmember\(index % 10)\(index % 7)\r\n".utf8)
+        }
+        var decoder = RESPValueDecoder()
+        var buffer = ByteBuffer()
+        var values: [RESPValue] = []
+        for start in stride(from: 0, to: bytes.count, by: readSize) {
+            buffer.writeBytes(bytes[start..<min(start + readSize, bytes.count)])
+            while let value = try decoder.decode(buffer: &buffer) { values.append(value) }
+        }
+        #expect(values.count == 1)
+        guard case .array(let elements) = values.first else { Issue.record("not an array"); return }
+        #expect(elements.count == 5000)
+        // Header lines may be looked at again while incomplete (at most one read's worth each).
+        #expect(decoder.scanner.bytesExamined <= 2 * bytes.count + 16 * (bytes.count / readSize + 1))
+    }
+
+    @Test func theFrameScannerRefusesAHostileLengthBeforeItsBytesArrive() {
+        var decoder = RESPValueDecoder()
+        var buffer = ByteBuffer(string: "*2\r\n$99999999999\r\n")
+        #expect(throws: RESPError.self) { try decoder.decode(buffer: &buffer) }
+        var deep = RESPValueDecoder()
+        var nested = ByteBuffer(string: String(repeating: "*1\r\n", count: 33))
+        #expect(throws: RESPError.self) { try deep.decode(buffer: &nested) }
+    }
+
     @Test(arguments: MalformedExample.all)
     func malformedReplyThrowsAClearError(_ example: MalformedExample) {
         var buffer = ByteBuffer(bytes: example.bytes)

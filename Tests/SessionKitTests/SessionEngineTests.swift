@@ -528,8 +528,11 @@ struct EngineHarness {
         case readOnlyNewSession, created, unchanged, touched, savedWithinTouchInterval, savedAfterTouchInterval, deleted, regenerated
     }
 
+    /// A response that read a stored session or sets its cookie depends on who asked:
+    /// `Vary: Cookie` and `Cache-Control: private` (with `no-cache="Set-Cookie"` when it
+    /// sets cookies); a request with no stored session and no cookie gets neither.
     @Test(arguments: Scenario.allCases)
-    func varyAndCacheControlComeExactlyWithSetCookie(_ scenario: Scenario) async throws {
+    func responsesOfLoadedSessionsArePrivate(_ scenario: Scenario) async throws {
         let harness = try EngineHarness()
         let token = try await harness.createSession()
         let result: SessionCommitResult
@@ -549,12 +552,55 @@ struct EngineHarness {
         }
 
         let expectsCookies = [.created, .touched, .savedAfterTouchInterval, .deleted, .regenerated].contains(scenario)
+        let expectsPrivate = scenario != .readOnlyNewSession
         #expect(result.setCookies.isEmpty == !expectsCookies)
+        #expect(result.isPrivate == expectsPrivate)
         let headers = result.headers
         #expect(headers.filter { $0.name == "Set-Cookie" }.map(\.value) == result.setCookies)
-        #expect(headers.contains { $0.name == "Vary" && $0.value == "Cookie" } == expectsCookies)
-        #expect(headers.contains { $0.name == "Cache-Control" && $0.value == "no-cache=\"Set-Cookie\"" } == expectsCookies)
-        #expect(headers.count == (expectsCookies ? result.setCookies.count + 2 : 0))
+        #expect(headers.contains { $0.name == "Vary" && $0.value == "Cookie" } == expectsPrivate)
+        let cacheControl = headers.filter { $0.name == "Cache-Control" }.map(\.value)
+        switch (expectsPrivate, expectsCookies) {
+        case (true, true): #expect(cacheControl == [#"private, no-cache="Set-Cookie""#])
+        case (true, false): #expect(cacheControl == ["private"])
+        default: #expect(cacheControl.isEmpty)
+        }
+    }
+
+    /// A shared cache must not serve one user's `/me` to another: a read of a stored
+    /// session that changes nothing (no store call, no cookie) is still marked private.
+    @Test func readingASignedInSessionMarksTheResponsePrivate() async throws {
+        let harness = try EngineHarness()
+        let token = try await harness.createSession()
+
+        let result = try await harness.request(token) { _ = $0.get("user") }
+
+        #expect(result.action == .none)
+        #expect(result.setCookies.isEmpty)
+        #expect(result.headers.map(\.name) == ["Vary", "Cache-Control"])
+        #expect(result.headers.map(\.value) == ["Cookie", "private"])
+    }
+
+    @Test func anAppsOwnCacheControlAndVaryAreLeftAlone() async throws {
+        let harness = try EngineHarness()
+        let token = try await harness.createSession()
+
+        let result = try await harness.request(token) { _ = $0.get("user") }
+
+        #expect(result.headers(vary: ["Accept-Encoding, cookie"], cacheControl: ["no-store"]).isEmpty)
+        #expect(result.headers(vary: ["*"], cacheControl: []).map(\.value) == ["private"])
+        #expect(result.headers(vary: ["Accept-Encoding"], cacheControl: ["max-age=0"]).map(\.value) == ["Cookie"])
+    }
+
+    @Test func markingResponsesPrivateCanBeTurnedOff() async throws {
+        let harness = try EngineHarness { $0.marksResponsesPrivate = false }
+        let token = try await harness.createSession()
+
+        let read = try await harness.request(token) { _ = $0.get("user") }
+        let rotated = try await harness.request(token) { $0.regenerate() }
+
+        #expect(!read.isPrivate)
+        #expect(read.headers.isEmpty)
+        #expect(rotated.headers.filter { $0.name != "Set-Cookie" }.map(\.value) == ["Cookie", #"no-cache="Set-Cookie""#])
     }
 
     // MARK: Configuration

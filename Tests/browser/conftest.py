@@ -145,7 +145,7 @@ def demo(request, tmp_path_factory) -> Iterator[Demo]:
     """The demo app with SESSION_STORE=memory, then with SESSION_STORE=file in a temp dir."""
     binary = Path(os.environ.get("SESSION_DEMO_BIN", DEFAULT_DEMO_BIN))
     if not binary.is_file():
-        pytest.fail(f"demo binary {binary} not found: run `swift build --product session-demo` first"
+        pytest.fail(f"demo binary {binary} not found: run `swift build --package-path Examples --scratch-path .build --product session-demo` first"
                     " (or set SESSION_DEMO_BIN)")
     store = request.param
     workdir = tmp_path_factory.mktemp(f"demo-{store}")

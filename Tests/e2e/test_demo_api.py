@@ -70,6 +70,19 @@ def test_csrf_starts_the_session_with_both_cookies(demo: Demo) -> None:
 # Login, flash, logout
 
 
+def test_me_of_a_signed_in_user_is_private_to_caches(demo: Demo) -> None:
+    """A shared cache must not hand one user's /api/me to another (security review, item 5)."""
+    client = demo.client()
+    login(client)
+
+    response = client.get("/api/me")
+
+    assert json.loads(response.body)["user"] == "alice"
+    assert response.set_cookies == []
+    assert response.header("Vary") == ["Cookie"]
+    assert response.header("Cache-Control") == ["private"]
+
+
 def test_login_then_me_then_flash_once(demo: Demo) -> None:
     client = demo.client()
     token = csrf_token(client)
@@ -456,6 +469,25 @@ def test_revoking_without_a_csrf_token_is_forbidden(demo: Demo) -> None:
     assert delete(laptop, f"/api/sessions/{own_handle(phone)}").status == 403
     assert laptop.post("/api/sessions/revoke-others").status == 403
     assert me(phone) == user
+
+
+def test_sessions_page_escapes_a_tag_hidden_in_a_grapheme_cluster(demo: Demo) -> None:
+    """Stored XSS through the User-Agent (security review, item 6): U+0600 before `<`
+    forms one grapheme cluster with it, so an escape over Characters let the tag through."""
+    user = unique("alice")
+    attack = "\u0600<img src=x onerror=alert(1)>"
+    client = demo.client()
+    # urllib sends header values as latin-1: these are the attack's UTF-8 bytes on the wire.
+    login(client, user, attack.encode("utf-8").decode("latin-1"))
+
+    page = client.get("/sessions")
+
+    assert page.status == 200
+    assert "<img" not in page.body
+    assert "\u0600&lt;img src=x onerror=alert(1)&gt;" in page.body
+    [policy] = page.header("Content-Security-Policy")
+    assert "default-src 'none'" in policy and "script-src 'sha256-" in policy
+    assert "'unsafe-inline'" not in policy
 
 
 def test_sessions_page_form_signs_a_device_out(demo: Demo) -> None:

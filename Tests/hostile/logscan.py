@@ -76,7 +76,7 @@ def log_files(folder: Path, extra: list[Path]) -> list[Path]:
 def main(argv: list[str]) -> int:
     root = Path(__file__).resolve().parents[2]
     folder = Path(argv[0]) if argv else root / ".build" / "demo-logs"
-    extra = [Path(a) for a in argv[1:]] or [root / ".build" / "swift-test.log"]
+    extra = [Path(a) for a in argv[1:]] or [root / ".build" / "swift-test.log", root / ".build" / "swift-test-examples.log"]
     logs = log_files(folder, extra)
     result = scan(logs, load_tokens(folder))
     summary = root / ".build" / "log-scan-summary.json"

@@ -104,7 +104,7 @@ public struct DemoResponse: Sendable {
         )
     }
 
-    /// An HTML page that no cache keeps.
+    /// An HTML page that no cache keeps, under the pages' `Content-Security-Policy`.
     ///
     /// - Parameters:
     ///   - text: The page.
@@ -112,7 +112,11 @@ public struct DemoResponse: Sendable {
     public static func html(_ text: String, status: Int = 200) -> DemoResponse {
         DemoResponse(
             status: status,
-            headers: [(name: "Content-Type", value: "text/html; charset=utf-8"), (name: "Cache-Control", value: "no-store")],
+            headers: [
+                (name: "Content-Type", value: "text/html; charset=utf-8"),
+                (name: "Cache-Control", value: "no-store"),
+                (name: "Content-Security-Policy", value: DemoRoutes.contentSecurityPolicy),
+            ],
             body: text
         )
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 public import SessionKit
 
@@ -64,23 +65,7 @@ extension DemoRoutes {
             <form method="post" action="/counter"><input type="hidden" name="_token" value="\(token)">\
             <button id="increment">Add one</button></form>
             <p><button id="increment-fetch" type="button">Add one with fetch</button> <span id="fetch-status"></span></p>
-            <script>
-            // The front-end recipe: echo the readable XSRF-TOKEN cookie in a header.
-            function xsrfToken() {
-              const match = document.cookie.match(/(?:^|; )XSRF-TOKEN=([^;]*)/);
-              return match ? decodeURIComponent(match[1]) : "";
-            }
-            document.getElementById("increment-fetch").addEventListener("click", async () => {
-              const response = await fetch("/api/counter", {method: "POST", headers: {"X-CSRF-Token": xsrfToken()}});
-              const status = document.getElementById("fetch-status");
-              if (response.ok) {
-                document.getElementById("count").textContent = (await response.json()).count;
-                status.textContent = "";
-              } else {
-                status.textContent = response.status + " " + await response.text();
-              }
-            });
-            </script>
+            <script>\(pageScript)</script>
             <p><small>JSON API under <code>/api</code>: me, csrf, login, logout, flash, counter, values/{key}, sessions.</small></p>
 
             """
@@ -109,9 +94,7 @@ extension DemoRoutes {
         """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
-        <style>body{font:16px system-ui;margin:2rem auto;max-width:40rem}.ok{color:#060}.err{color:#a00}\
-        table{border-collapse:collapse}td,th{padding:.25rem .5rem;text-align:left;vertical-align:top}\
-        tr.current{background:#eef6ee}td form{margin:0}time{white-space:nowrap}td.device{word-break:break-word}</style>
+        <style>\(pageStyle)</style>
         </head><body>
         \(body)</body></html>
 
@@ -130,19 +113,59 @@ extension DemoRoutes {
         return fields
     }
 
+    /// `text` safe inside an HTML element or a quoted attribute.
+    ///
+    /// It walks Unicode scalars, not `Character`s: a combining or prepended scalar
+    /// (U+0600 before `<`, say) forms one grapheme cluster with the `<`, so a
+    /// `switch` over characters would never see the `<` alone and let it through.
     static func escape(_ text: String) -> String {
-        var output = ""
-        output.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\"": output += "&quot;"
-            case "'": output += "&#39;"
-            default: output.append(character)
+        var output = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": output.append(contentsOf: "&amp;".unicodeScalars)
+            case "<": output.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": output.append(contentsOf: "&gt;".unicodeScalars)
+            case "\"": output.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": output.append(contentsOf: "&#39;".unicodeScalars)
+            default: output.append(scalar)
             }
         }
-        return output
+        return String(output)
     }
+
+    /// The page's one inline script: the front-end recipe, echoing the readable
+    /// `XSRF-TOKEN` cookie in a header. Its SHA-256 is in ``contentSecurityPolicy``.
+    static let pageScript = """
+        // The front-end recipe: echo the readable XSRF-TOKEN cookie in a header.
+        function xsrfToken() {
+          const match = document.cookie.match(/(?:^|; )XSRF-TOKEN=([^;]*)/);
+          return match ? decodeURIComponent(match[1]) : "";
+        }
+        document.getElementById("increment-fetch").addEventListener("click", async () => {
+          const response = await fetch("/api/counter", {method: "POST", headers: {"X-CSRF-Token": xsrfToken()}});
+          const status = document.getElementById("fetch-status");
+          if (response.ok) {
+            document.getElementById("count").textContent = (await response.json()).count;
+            status.textContent = "";
+          } else {
+            status.textContent = response.status + " " + await response.text();
+          }
+        });
+        """
+
+    /// The pages' one inline style sheet. Its SHA-256 is in ``contentSecurityPolicy``.
+    static let pageStyle = """
+        body{font:16px system-ui;margin:2rem auto;max-width:40rem}.ok{color:#060}.err{color:#a00}\
+        table{border-collapse:collapse}td,th{padding:.25rem .5rem;text-align:left;vertical-align:top}\
+        tr.current{background:#eef6ee}td form{margin:0}time{white-space:nowrap}td.device{word-break:break-word}
+        """
+
+    /// The pages' `Content-Security-Policy`: nothing but the page's own inline
+    /// script and style (by hash), requests and forms to this origin only. A
+    /// script that slipped past ``escape(_:)`` would not run.
+    static let contentSecurityPolicy: String = {
+        func hash(_ text: String) -> String { Data(SHA256.hash(data: Data(text.utf8))).base64EncodedString() }
+        return "default-src 'none'; script-src 'sha256-\(hash(pageScript))'; style-src 'sha256-\(hash(pageStyle))'; "
+            + "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    }()
 }

@@ -4,7 +4,7 @@ import SessionDemoSupport
 import SessionDemoVaporApp
 import Vapor
 
-// `swift run session-demo-vapor`: the same demo as `session-demo`, on Vapor, on
+// `swift run --package-path Examples session-demo-vapor`: the same demo as `session-demo`, on Vapor, on
 // 127.0.0.1:8080 with the SQLite store, configured by the same environment variables.
 // Without arguments Vapor runs its `serve` command; `--hostname` and `--port`
 // given on the command line override HOST and PORT, as in any Vapor app.

@@ -4,7 +4,7 @@ import Logging
 import SessionDemoApp
 import SessionDemoSupport
 
-// `swift run session-demo`: the demo on 127.0.0.1:8080 with the SQLite store,
+// `swift run --package-path Examples session-demo`: the demo on 127.0.0.1:8080 with the SQLite store,
 // configured by environment variables (see the README).
 do {
     let configuration = try DemoConfiguration(environment: ProcessInfo.processInfo.environment)

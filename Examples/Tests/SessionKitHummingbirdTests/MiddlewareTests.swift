@@ -118,7 +118,7 @@ struct HandlerFailure: Error {}
 
             #expect(!response.headers[values: .setCookie].isEmpty)
             #expect(response.headers[values: .vary] == ["Cookie"])
-            #expect(response.headers[values: .cacheControl] == [#"no-cache="Set-Cookie""#])
+            #expect(response.headers[values: .cacheControl] == [#"private, no-cache="Set-Cookie""#])
         }
     }
 

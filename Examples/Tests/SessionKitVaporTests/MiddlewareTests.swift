@@ -126,7 +126,7 @@ struct HandlerFailure: Error {}
             #expect(sessionCookie.attributes.contains("Secure"))
             #expect(sessionCookie.attributes.contains("SameSite=Lax"))
             #expect(response.headers[.vary] == ["Cookie"])
-            #expect(response.headers[.cacheControl] == [#"no-cache="Set-Cookie""#])
+            #expect(response.headers[.cacheControl] == [#"private, no-cache="Set-Cookie""#])
             #expect(store.count == 1)
         }
     }

@@ -73,6 +73,17 @@ public struct SessionEngine: Sendable {
         /// not decoded again. A record changed elsewhere has other bytes and is
         /// always decoded afresh. `0` turns the cache off. Default 1,024.
         public var decodedRecordCacheCapacity: Int = 1024
+        /// Whether every response of a request that loaded a session is marked as
+        /// depending on who asked: `Vary: Cookie`, and `Cache-Control: private` when
+        /// the app set no `Cache-Control` of its own (an app's own value is left
+        /// alone). Like Django's session middleware, so a shared cache never serves
+        /// one user's page to another. Default `true`.
+        ///
+        /// - Warning: With `false`, a response that reads a session but sets no
+        ///   cookie (say `/me` for a signed-in user) carries neither header, and a
+        ///   shared cache in front of the app may hand it to other users. Turn it
+        ///   off only when no shared cache can see these responses.
+        public var marksResponsesPrivate: Bool = true
 
         /// Creates a configuration.
         ///
@@ -332,6 +343,13 @@ public struct SessionEngine: Sendable {
     /// - Throws: ``SessionStoreError`` when the store fails or concurrent
     ///   writers keep winning past ``Configuration/maximumConflictRetries``.
     public func commit(_ session: RequestSession) async throws -> SessionCommitResult {
+        var result = try await commitChanges(session)
+        // A response that read a stored session, or sets its cookie, depends on who asked.
+        result.isPrivate = configuration.marksResponsesPrivate && (session.isLoaded || !result.setCookies.isEmpty)
+        return result
+    }
+
+    private func commitChanges(_ session: RequestSession) async throws -> SessionCommitResult {
         let snapshot = session.state.withLock { $0 }
         let origin = session.origin
         let now = clock.now()
@@ -611,14 +629,52 @@ public struct SessionCommitResult: Sendable {
         self.setCookies = setCookies
     }
 
-    /// Every header to add to the response: the `Set-Cookie` lines and, when
-    /// there are any, `Vary: Cookie` and `Cache-Control: no-cache="Set-Cookie"`,
-    /// so a shared cache never hands one user's cookie to another.
+    /// Whether the response depends on who asked: the request loaded a stored
+    /// session or the response sets the session's cookies, and
+    /// ``SessionEngine/Configuration/marksResponsesPrivate`` is on.
+    public var isPrivate: Bool = false
+
+    /// Every header to add to a response that has no `Vary` or `Cache-Control`
+    /// of its own; see ``headers(vary:cacheControl:)``.
     public var headers: [(name: String, value: String)] {
-        guard !setCookies.isEmpty else { return [] }
+        headers(vary: [], cacheControl: [])
+    }
+
+    /// The headers to add to a response that already carries these `Vary` and
+    /// `Cache-Control` values.
+    ///
+    /// - The `Set-Cookie` lines, in order.
+    /// - `Vary: Cookie` when the response ``isPrivate`` or sets cookies, unless a
+    ///   `Vary` value already names `Cookie` or is `*`.
+    /// - When the response has no `Cache-Control`: `private` for a private
+    ///   response, with `no-cache="Set-Cookie"` added when it sets cookies (so no
+    ///   cache hands one user's cookie to another); `no-cache="Set-Cookie"` alone
+    ///   when it sets cookies but marking is off. An app's own `Cache-Control` is
+    ///   left alone.
+    ///
+    /// - Parameters:
+    ///   - vary: The response's `Vary` header values.
+    ///   - cacheControl: The response's `Cache-Control` header values.
+    /// - Returns: The headers to append, in order.
+    public func headers(vary: [String], cacheControl: [String]) -> [(name: String, value: String)] {
         var headers = setCookies.map { (name: "Set-Cookie", value: $0) }
-        headers.append((name: "Vary", value: "Cookie"))
-        headers.append((name: "Cache-Control", value: "no-cache=\"Set-Cookie\""))
+        guard isPrivate || !setCookies.isEmpty else { return headers }
+        let variesAlready = vary.contains { value in
+            value.split(separator: ",").contains { token in
+                let token = token.trimmingCharacters(in: .whitespaces)
+                return token == "*" || token.lowercased() == "cookie"
+            }
+        }
+        if !variesAlready {
+            headers.append((name: "Vary", value: "Cookie"))
+        }
+        if cacheControl.isEmpty {
+            switch (isPrivate, setCookies.isEmpty) {
+            case (true, true): headers.append((name: "Cache-Control", value: "private"))
+            case (true, false): headers.append((name: "Cache-Control", value: "private, no-cache=\"Set-Cookie\""))
+            case (false, _): headers.append((name: "Cache-Control", value: "no-cache=\"Set-Cookie\""))
+            }
+        }
         return headers
     }
 }

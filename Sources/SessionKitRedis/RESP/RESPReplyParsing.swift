@@ -16,5 +16,21 @@ public enum RESPReplyParsing {
         while try RESPValue(consuming: &buffer) != nil { count += 1 }
         return count
     }
+
+    /// Feeds `chunks` one read at a time through the connection's decoder, as a
+    /// reply arriving in several reads would be, and returns how many replies it
+    /// produced.
+    ///
+    /// - Parameter chunks: The reads, in order.
+    /// - Returns: The number of replies decoded.
+    /// - Throws: When the bytes are not RESP2.
+    public static func decodeReplies(arrivingIn chunks: [ByteBuffer]) throws -> Int {
+        let processor = NIOSingleStepByteToMessageProcessor(RESPValueDecoder())
+        var count = 0
+        for chunk in chunks {
+            try processor.process(buffer: chunk) { _ in count += 1 }
+        }
+        return count
+    }
 }
 #endif  // Redis
