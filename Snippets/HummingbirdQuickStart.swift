@@ -1,0 +1,29 @@
+// snippet.hide
+#if Hummingbird
+import Foundation
+// snippet.show
+import Hummingbird
+import SessionKitHummingbird
+
+struct Login: Decodable { let name: String, password: String }
+let store = try MemoryStore()
+let router = Router(context: BasicSessionKitRequestContext.self)
+router.add(middleware: SessionKitMiddleware(engine: try SessionEngine(store: store)))
+
+// The client's CSRF token: from this route, or the readable XSRF-TOKEN cookie. A POST without it: 403.
+router.get("/csrf") { _, context in context.session.csrfToken() }
+router.post("/login") { request, context in
+    let login = try await request.decode(as: Login.self, context: context)  // check login.password here
+    context.session.regenerate(owner: login.name)  // new session id and CSRF token: no fixation
+    return context.session.csrfToken()
+}
+router.post("/counter") { _, context in "\(context.session.increment("count"))" }
+
+let app = Application(router: router, services: [SessionStoreService(run: store.run)])
+// snippet.hide
+// Compiled by `swift build`, never run: the server starts only when asked.
+guard CommandLine.arguments.contains("--serve") else { exit(0) }
+// snippet.show
+try await app.runService()
+// snippet.hide
+#endif

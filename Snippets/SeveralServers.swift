@@ -1,0 +1,53 @@
+// snippet.hide
+#if Hummingbird && Postgres && Redis
+import Foundation
+import Hummingbird
+import PostgresNIO
+import SessionKitHummingbird
+import SessionKitPostgres
+import SessionKitRedis
+
+func redisApp() async throws {
+    let environment = ProcessInfo.processInfo.environment
+    // snippet.show
+    // snippet.redis
+    let store = try RedisStore(configuration: .init(url: environment["REDIS_URL"] ?? "redis://127.0.0.1:6379/0"))
+    let engine = try SessionEngine(store: store)
+    let router = Router(context: BasicSessionKitRequestContext.self)
+    router.add(middleware: SessionKitMiddleware(engine: engine))
+    // RedisStore.run() waits for graceful shutdown, then closes the store's connections.
+    let app = Application(router: router, services: [SessionStoreService(run: store.run)])
+    try await app.runService()
+    // snippet.end
+    // snippet.hide
+}
+
+func postgresApp() async throws {
+    let environment = ProcessInfo.processInfo.environment
+    // snippet.show
+    // snippet.postgres
+    let url = environment["DATABASE_URL"] ?? "postgres://app:secret@127.0.0.1:5432/app"
+    let client = PostgresClient(configuration: try PostgresStore.clientConfiguration(url: url))
+    let store = try PostgresStore(client: client)
+    let engine = try SessionEngine(store: store)
+    let router = Router(context: BasicSessionKitRequestContext.self)
+    router.add(middleware: SessionKitMiddleware(engine: engine))
+    // The pool runs as a service; the store's run() deletes expired rows every 5 minutes.
+    let app = Application(router: router, services: [client, SessionStoreService(run: store.run)])
+    try await app.runService()
+    // snippet.end
+    // snippet.hide
+}
+
+func origins() throws {
+    // snippet.show
+    // snippet.origins
+    var configuration = SessionEngine.Configuration()
+    // Behind a proxy that rewrites the Host header, name the public origin: a browser that
+    // sends Origin without Sec-Fetch-Site is compared with Host, which no longer matches.
+    configuration.csrf.trustedOrigins = ["https://www.example.com"]
+    // snippet.end
+    // snippet.hide
+    _ = configuration
+}
+#endif

@@ -1,0 +1,30 @@
+// snippet.hide
+#if Vapor
+import Foundation
+// snippet.show
+import SessionKitVapor
+import Vapor
+
+struct Login: Content { let name: String, password: String }
+let app = try await Application.make(.detect())
+let store = try MemoryStore()
+app.sessionKit.engine = try SessionEngine(store: store)
+app.middleware.use(app.sessionKit.middleware)
+app.lifecycle.use(SessionStoreLifecycleHandler(run: store.run))
+
+// The client's CSRF token: from this route, or the readable XSRF-TOKEN cookie. A POST without it: 403.
+app.get("csrf") { req in req.sessionKit.csrfToken() }
+app.post("login") { req in
+    let login = try req.content.decode(Login.self)  // check login.password here
+    req.sessionKit.regenerate(owner: login.name)  // new session id and CSRF token: no fixation
+    return req.sessionKit.csrfToken()
+}
+app.post("counter") { req in "\(req.sessionKit.increment("count"))" }
+// snippet.hide
+// Compiled by `swift build`, never run: the server starts only when asked.
+guard CommandLine.arguments.contains("--serve") else { exit(0) }
+// snippet.show
+try await app.execute()
+try await app.asyncShutdown()
+// snippet.hide
+#endif
