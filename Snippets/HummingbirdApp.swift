@@ -71,8 +71,8 @@ let app = Application(
     services: [SessionStoreService(run: store.run)]  // expiry sweeps, ended by graceful shutdown
 )
 // snippet.hide
-// Compiled by `swift build`, never run: the server starts only when asked.
-guard CommandLine.arguments.contains("--serve") else { exit(0) }
+// Compiled by `swift build`, never run: the server starts only with SESSIONKIT_SNIPPET_SERVE set.
+guard ProcessInfo.processInfo.environment["SESSIONKIT_SNIPPET_SERVE"] != nil else { exit(0) }
 // snippet.show
 try await app.runService()
 // snippet.end

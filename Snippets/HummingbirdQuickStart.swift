@@ -21,8 +21,8 @@ router.post("/counter") { _, context in "\(context.session.increment("count"))" 
 
 let app = Application(router: router, services: [SessionStoreService(run: store.run)])
 // snippet.hide
-// Compiled by `swift build`, never run: the server starts only when asked.
-guard CommandLine.arguments.contains("--serve") else { exit(0) }
+// Compiled by `swift build`, never run: the server starts only with SESSIONKIT_SNIPPET_SERVE set.
+guard ProcessInfo.processInfo.environment["SESSIONKIT_SNIPPET_SERVE"] != nil else { exit(0) }
 // snippet.show
 try await app.runService()
 // snippet.hide
