@@ -29,8 +29,12 @@ final class DecodedRecordCache: Sendable {
     let capacity: Int
     private let generations = Mutex(Generations())
 
-    init(capacity: Int) {
+    /// The most record bytes kept (stub: not yet enforced).
+    let byteBudget: Int
+
+    init(capacity: Int, byteBudget: Int = .max) {
         self.capacity = capacity
+        self.byteBudget = byteBudget
     }
 
     /// The payload of `data`, the record stored under `key`: from the cache when
@@ -69,6 +73,11 @@ final class DecodedRecordCache: Sendable {
             (generations.current.removeValue(forKey: key), generations.previous.removeValue(forKey: key))
         }
         _ = removed
+    }
+
+    /// How many record bytes are kept now (for tests).
+    var byteCount: Int {
+        generations.withLock { $0.current.values.reduce(0) { $0 + $1.data.count } + $0.previous.values.reduce(0) { $0 + $1.data.count } }
     }
 
     /// How many entries are kept now (for tests).

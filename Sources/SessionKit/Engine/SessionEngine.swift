@@ -73,6 +73,27 @@ public struct SessionEngine: Sendable {
         /// not decoded again. A record changed elsewhere has other bytes and is
         /// always decoded afresh. `0` turns the cache off. Default 1,024.
         public var decodedRecordCacheCapacity: Int = 1024
+        /// The most record bytes the decoded-record cache keeps, counted as the
+        /// stored size of each record it holds (the decoded copy takes about as
+        /// much again). A record larger than half of it is never kept. `0` turns
+        /// the cache off. Default 16 MiB: 16,384 sessions of 1 KiB, or 64 at the
+        /// default ``maximumSessionSize``.
+        public var decodedRecordCacheByteBudget: Int = 16 << 20
+        /// The largest session, in bytes of its stored record, a commit may write.
+        ///
+        /// A commit that would write more fails that request with
+        /// ``SessionStoreError/Code/sessionTooLarge`` (adapters answer `413`) and
+        /// writes nothing: the stored session stays exactly as it was. Every
+        /// change rewrites the whole record, so a session is no place for a cache.
+        /// At least 1,024. Default 256 KiB (262,144 bytes), 64 times what the
+        /// ``CookieStore`` can hold at all.
+        public var maximumSessionSize: Int = 256 << 10
+        /// Encrypts every record's payload before it reaches a server-side store;
+        /// `nil` (the default) keeps payloads as plain JSON.
+        ///
+        /// See ``SessionPayloadEncryption``. Not used with the ``CookieStore``,
+        /// whose cookies are always sealed: setting both is refused at start-up.
+        public var payloadEncryption: SessionPayloadEncryption? = nil
 
         /// Creates a configuration.
         ///

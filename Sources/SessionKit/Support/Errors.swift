@@ -18,6 +18,7 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
             case tooLarge
             case unsupported
             case overloaded
+            case sessionTooLarge
         }
 
         private let base: Base
@@ -38,6 +39,12 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
         /// (``SessionEngine/Configuration/maximumInFlightStoreOperations``); the
         /// request was refused at once rather than queued behind a slow store.
         public static var overloaded: Code { .init(base: .overloaded) }
+        /// The session's encoded record is larger than
+        /// ``SessionEngine/Configuration/maximumSessionSize``: the request asked
+        /// to keep more than a session may hold. Nothing was written; the stored
+        /// session is as it was. Unlike the other codes this is the client's
+        /// doing, not the store's, and adapters answer it with `413 Content Too Large`.
+        public static var sessionTooLarge: Code { .init(base: .sessionTooLarge) }
 
         /// The code's name, for example `unavailable`.
         public var description: String { base.rawValue }
