@@ -126,6 +126,10 @@ public struct SessionEngine: Sendable {
             guard csrf.cookieName != cookie.effectiveName else {
                 throw SessionConfigurationError(setting: "csrf.cookieName", reason: "must differ from the session cookie's name")
             }
+            if csrf.mode == .originAndToken {
+                // The readable cookie shares the session cookie's Path, Domain and Secure, never HttpOnly.
+                try cookie.validatePrefix(of: csrf.cookieName, setting: "csrf.cookieName", isHTTPOnly: false)
+            }
             try expiry.validate()
             guard decodedRecordCacheCapacity >= 0 else {
                 throw SessionConfigurationError(setting: "decodedRecordCacheCapacity", reason: "must be at least 0 (0 turns the cache off)")
