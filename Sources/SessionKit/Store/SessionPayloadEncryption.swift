@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 
 /// Encrypts session payloads at rest, so a store's snapshot, replica or backup
 /// holds no session's data: Laravel's `session.encrypt`, for every server-side store.

@@ -6,7 +6,9 @@ public import Foundation
 /// It carries the store's ``SessionStore/name`` so an operator can tell which
 /// backend failed, a message saying what went wrong and how it may be remedied,
 /// and the underlying error. Its `description` never contains a session token,
-/// a cookie value or a key. Adapters answer it with `503 Service Unavailable`.
+/// a cookie value or a key. Adapters answer it with its ``response``: `503
+/// Service Unavailable`, or `413 Content Too Large` for
+/// ``Code/sessionTooLarge``, the one code that is the request's doing.
 public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -76,6 +78,7 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
     /// The short text an adapter sends in the `503` body: names the store, never a token or key.
     public var responseMessage: String {
         switch code {
+        case .sessionTooLarge: return "session too large: \(message)"
         case .tooLarge, .invalidData: return "session store '\(storeName)' refused the session: \(message)"
         case .conflictRetriesExhausted: return "session store '\(storeName)' busy: too many concurrent changes to this session"
         case .overloaded: return "session store '\(storeName)' overloaded: too many operations in flight"
