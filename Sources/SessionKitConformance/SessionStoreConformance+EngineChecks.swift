@@ -11,9 +11,30 @@ extension SessionStoreConformance {
     /// a `Cookie` header, changes it, commits it, and sends the token from the
     /// commit result back as the next request's cookie.
     public static var engineChecks: [Check] {
-        [
-            Check("every value kind round-trips exactly through the engine") { store in
-                let engine = try makeEngine(store)
+        engineChecks(encryption: nil)
+    }
+
+    /// ``engineChecks`` again with ``SessionKit/SessionEngine/Configuration/payloadEncryption``
+    /// on (names ending in `(payload encrypted)`), and the checks of the encryption
+    /// itself: the store holds no plaintext, and a tampered payload or one copied
+    /// under another session's key is no session. They show that the store keeps
+    /// sealed, binary payloads byte for byte.
+    public static var encryptedEngineChecks: [Check] {
+        // A fresh random key per suite: the checks never depend on a known key.
+        let encryption = try? SessionPayloadEncryption(keys: [.generate(id: "conformance")])
+        guard let encryption else { return [] }
+        return engineChecks(encryption: encryption) + encryptionChecks(encryption)
+    }
+
+    /// The engine checks over an engine that encrypts payloads with `encryption`, or not at all.
+    static func engineChecks(encryption: SessionPayloadEncryption?) -> [Check] {
+        let suffix = encryption == nil ? "" : " (payload encrypted)"
+        let makeEngine: @Sendable (any SessionStore, Int) throws -> SessionEngine = { store, maximumConflictRetries in
+            try Self.makeEngine(store, maximumConflictRetries: maximumConflictRetries, encryption: encryption)
+        }
+        return [
+            Check("every value kind round-trips exactly through the engine" + suffix) { store in
+                let engine = try makeEngine(store, 32)
                 let first = try await engine.load(cookieHeader: nil)
                 for (key, value) in sampleValues { first.put(key, value) }
                 try first.put("codable", encoding: sampleProfile)
@@ -38,11 +59,11 @@ extension SessionStoreConformance {
                 try expect(negativeZero?.sign == .minus, "-0.0 came back as \(String(describing: negativeZero)), without its sign")
             },
 
-            Check("concurrent increments of one session all land") { store in
+            Check("concurrent increments of one session all land" + suffix) { store in
                 // Fifty writers on one session is far beyond what a browser does; the
                 // check is about losing nothing, so the retry bound is raised out of the way
                 // (the default, 32, is checked by the engine's own tests).
-                let engine = try makeEngine(store, maximumConflictRetries: 1_000)
+                let engine = try makeEngine(store, 1_000)
                 let first = try await engine.load(cookieHeader: nil)
                 first.put("count", .int(0))
                 let header = try cookie(engine, try await engine.commit(first))
@@ -73,12 +94,12 @@ extension SessionStoreConformance {
                 )
             },
 
-            resurrectionCheck("invalidate") { $0.invalidate() },
-            resurrectionCheck("flush") { $0.flush() },
-            resurrectionCheck("regenerate") { $0.regenerate() },
+            resurrectionCheck("invalidate", suffix: suffix, encryption: encryption) { $0.invalidate() },
+            resurrectionCheck("flush", suffix: suffix, encryption: encryption) { $0.flush() },
+            resurrectionCheck("regenerate", suffix: suffix, encryption: encryption) { $0.regenerate() },
 
-            Check("regenerate moves the data to a new token and removes the old record") { store in
-                let engine = try makeEngine(store)
+            Check("regenerate moves the data to a new token and removes the old record" + suffix) { store in
+                let engine = try makeEngine(store, 32)
                 let first = try await engine.load(cookieHeader: nil)
                 first.put("user", "alice")
                 let created = try await engine.commit(first)
@@ -101,8 +122,8 @@ extension SessionStoreConformance {
                 try expect(oldRecord == nil, "the old record is still in the store after regenerate")
             },
 
-            Check("an unchanged request writes nothing") { store in
-                let engine = try makeEngine(store)
+            Check("an unchanged request writes nothing" + suffix) { store in
+                let engine = try makeEngine(store, 32)
                 let first = try await engine.load(cookieHeader: nil)
                 first.put("user", "alice")
                 let created = try await engine.commit(first)
@@ -130,9 +151,14 @@ extension SessionStoreConformance {
     /// Request A loads the session; request B loads it, runs `remove` and commits;
     /// then A writes and commits. A's write must be dropped, and the old cookie
     /// must load no session.
-    static func resurrectionCheck(_ what: String, remove: @escaping @Sendable (RequestSession) -> Void) -> Check {
-        Check("a write racing \(what)() does not bring the session back") { store in
-            let engine = try makeEngine(store)
+    static func resurrectionCheck(
+        _ what: String,
+        suffix: String,
+        encryption: SessionPayloadEncryption?,
+        remove: @escaping @Sendable (RequestSession) -> Void
+    ) -> Check {
+        Check("a write racing \(what)() does not bring the session back" + suffix) { store in
+            let engine = try makeEngine(store, encryption: encryption)
             let first = try await engine.load(cookieHeader: nil)
             first.put("user", "alice")
             let created = try await engine.commit(first)
@@ -164,9 +190,16 @@ extension SessionStoreConformance {
         }
     }
 
-    /// An engine over `store` with the system clock and cookies for plain HTTP.
-    static func makeEngine(_ store: any SessionStore, maximumConflictRetries: Int = 32) throws -> SessionEngine {
-        try SessionEngine(store: store, configuration: .init(cookie: .init(isSecure: false), maximumConflictRetries: maximumConflictRetries))
+    /// An engine over `store` with the system clock and cookies for plain HTTP,
+    /// encrypting payloads with `encryption` when given.
+    static func makeEngine(
+        _ store: any SessionStore,
+        maximumConflictRetries: Int = 32,
+        encryption: SessionPayloadEncryption? = nil
+    ) throws -> SessionEngine {
+        var configuration = SessionEngine.Configuration(cookie: .init(isSecure: false), maximumConflictRetries: maximumConflictRetries)
+        configuration.payloadEncryption = encryption
+        return try SessionEngine(store: store, configuration: configuration)
     }
 
     /// The token a commit put in force, failing the check when there is none.

@@ -56,15 +56,17 @@ public enum SessionStoreConformance {
 
     /// Every check: the store's own contract (``storeChecks``), what users see
     /// through a ``SessionKit/SessionEngine`` running over the store
-    /// (``engineChecks``), and the owner index (``ownerIndexChecks``), which every
-    /// built-in server-side store implements.
+    /// (``engineChecks``, and ``encryptedEngineChecks`` with payload encryption
+    /// on), and the owner index (``ownerIndexChecks``), which every built-in
+    /// server-side store implements.
     public static var checks: [Check] {
         coreChecks + ownerIndexChecks
     }
 
-    /// The checks for a store without an owner index: ``storeChecks`` and ``engineChecks``.
+    /// The checks for a store without an owner index: ``storeChecks``,
+    /// ``engineChecks`` and ``encryptedEngineChecks``.
     public static var coreChecks: [Check] {
-        storeChecks + engineChecks
+        storeChecks + engineChecks + encryptedEngineChecks
     }
 }
 

@@ -401,11 +401,12 @@ extension CookieTests {
             #expect(header == "__Host-sessionkit=abc; Path=/; Max-Age=3600; Expires=Mon, 23 Nov 2026 17:00:00 GMT; Secure; HttpOnly; SameSite=Lax")
         }
 
+        /// Written as 400 days, the most browsers keep.
         @Test func sessionCookieWithTwoYearLifetime() {
             let configuration = SessionCookieConfiguration(lifetime: .twoYears)
             let header = configuration.sessionCookie(value: "abc", expiresAt: Self.expiresAt, now: Self.now)
             #expect(
-                header == "__Host-sessionkit=abc; Path=/; Max-Age=63072000; Expires=Wed, 22 Nov 2028 16:00:00 GMT; Secure; HttpOnly; SameSite=Lax"
+                header == "__Host-sessionkit=abc; Path=/; Max-Age=34560000; Expires=Tue, 28 Dec 2027 16:00:00 GMT; Secure; HttpOnly; SameSite=Lax"
             )
         }
 

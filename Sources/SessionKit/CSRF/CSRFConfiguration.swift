@@ -49,6 +49,11 @@ public struct CSRFConfiguration: Sendable {
     /// Origins allowed to make cross-origin unsafe requests, as full origins
     /// `scheme://host[:port]` compared exactly (an `http://` origin never
     /// matches an `https://` entry).
+    ///
+    /// Wildcards such as Django's `https://*.example.com` are refused at start-up
+    /// rather than kept as a literal that never matches: a wildcard trusts every
+    /// subdomain, including ones that serve user content or can be taken over.
+    /// List each origin.
     public var trustedOrigins: [String] = []
     /// Paths that skip the check, exact or with a trailing `*` (`/webhooks/*`).
     public var excludedPaths: [String] = []
@@ -66,6 +71,13 @@ public struct CSRFConfiguration: Sendable {
     ///   `csrf.headerName`, `csrf.formFieldName`, `csrf.cookieName`,
     ///   `csrf.excludedPaths` or `csrf.maximumFormBodySize`.
     public func validate() throws(SessionConfigurationError) {
+        for origin in trustedOrigins where origin.utf8.contains(UInt8(ascii: "*")) {
+            throw SessionConfigurationError(
+                setting: "csrf.trustedOrigins",
+                reason: "'\(origin)' contains a wildcard; trusted origins are compared exactly and wildcards are not supported "
+                    + "(a wildcard would trust every subdomain, including any that serves user content): list each origin"
+            )
+        }
         for origin in trustedOrigins where CSRFOrigin(parsing: origin) == nil {
             throw SessionConfigurationError(
                 setting: "csrf.trustedOrigins",

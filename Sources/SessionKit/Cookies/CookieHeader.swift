@@ -33,10 +33,18 @@ public enum CookieHeader {
         case repeated
     }
 
-    /// Splits a `Cookie` header into its name-value pairs, in order.
+    /// The most pairs ``parse(_:)`` returns: 3,000, the bound Go's `net/http`
+    /// applies since CVE-2025-58186 (browsers keep at most about 180 cookies a
+    /// domain), so a header of many tiny pairs cannot make a large array.
+    /// ``lookup(_:in:)`` makes no array and reads the whole header, so a
+    /// repeated cookie past the bound is still noticed.
+    public static let maximumPairCount = 3000
+
+    /// Splits a `Cookie` header into its name-value pairs, in order, at most ``maximumPairCount``.
     ///
     /// Duplicate names are all kept. Pieces without `=` and pieces with an empty
-    /// name are skipped; an empty value is kept.
+    /// name are skipped; an empty value is kept. Pairs past the first
+    /// ``maximumPairCount`` are left out.
     ///
     /// - Parameter header: The header's value, or several `Cookie` header values joined with `"; "`.
     /// - Returns: The pairs as slices of `header`, trimmed of spaces and tabs, with
@@ -47,7 +55,7 @@ public enum CookieHeader {
             let utf8 = text.utf8
             let name = utf8.index(utf8.startIndex, offsetBy: nameRange.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: nameRange.upperBound)
             pairs.append((name: text[name], value: text[valueIndices()]))
-            return true
+            return pairs.count < maximumPairCount
         }
         return pairs
     }

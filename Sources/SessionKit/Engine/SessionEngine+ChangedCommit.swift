@@ -97,7 +97,7 @@ extension SessionEngine {
             } else {
                 let createdAt = Date(timeIntervalSince1970: payload.createdAt)
                 let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
-                let encoding = try encoded(payload)
+                let encoding = try encoded(payload, under: key)
                 let record = SessionRecord(key: key, data: encoding.bytes, expiresAt: expiresAt, owner: payload.owner)
                 if case .saved(let written) = try await performSave(record, expecting: version, to: serverStore) {
                     if encoding.readsBackIdentical { decodedRecords.remember(payload, data: record.data, under: key) }

@@ -162,7 +162,7 @@ extension SessionEngine {
         let expiresAt = configuration.expiry.expiry(createdAt: Date(timeIntervalSince1970: payload.createdAt), now: now)
         let milliseconds = UInt64(max(0, (expiresAt.timeIntervalSince1970 * 1000).rounded(.down)))
         var plaintext = (0..<8).reversed().map { UInt8(truncatingIfNeeded: milliseconds >> (UInt64($0) * 8)) }
-        plaintext += try encoded(payload).bytes
+        plaintext += try encodedForCookie(payload).bytes
         let value: String
         do {
             value = try cookieStore.seal(plaintext, cookieName: sessionCookieName)

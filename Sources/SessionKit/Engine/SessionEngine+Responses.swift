@@ -32,9 +32,19 @@ extension CSRFError {
 }
 
 extension SessionStoreError {
-    /// The `503` an adapter answers with: a short text naming the store, `Retry-After: 1`, never cached.
+    /// The response an adapter answers with, never cached: `503` with a short
+    /// text naming the store and `Retry-After: 1`; for
+    /// ``SessionStoreError/Code/sessionTooLarge`` (the request, not the store, is
+    /// at fault) `413` with the reason and no `Retry-After`.
     public var response: SessionErrorResponse {
-        SessionErrorResponse(
+        if code == .sessionTooLarge {
+            return SessionErrorResponse(
+                status: 413,
+                headers: [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")],
+                body: responseMessage + "\n"
+            )
+        }
+        return SessionErrorResponse(
             status: 503,
             headers: [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1"), ("Cache-Control", "no-store")],
             body: responseMessage + "\n"

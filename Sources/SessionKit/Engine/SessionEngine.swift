@@ -84,6 +84,27 @@ public struct SessionEngine: Sendable {
         ///   shared cache in front of the app may hand it to other users. Turn it
         ///   off only when no shared cache can see these responses.
         public var marksResponsesPrivate: Bool = true
+        /// The most record bytes the decoded-record cache keeps, counted as the
+        /// stored size of each record it holds (the decoded copy takes about as
+        /// much again). A record larger than half of it is never kept. `0` turns
+        /// the cache off. Default 16 MiB: 16,384 sessions of 1 KiB, or 64 at the
+        /// default ``maximumSessionSize``.
+        public var decodedRecordCacheByteBudget: Int = 16 << 20
+        /// The largest session, in bytes of its stored record, a commit may write.
+        ///
+        /// A commit that would write more fails that request with
+        /// ``SessionStoreError/Code/sessionTooLarge`` (adapters answer `413`) and
+        /// writes nothing: the stored session stays exactly as it was. Every
+        /// change rewrites the whole record, so a session is no place for a cache.
+        /// At least 1,024. Default 256 KiB (262,144 bytes), 64 times what the
+        /// ``CookieStore`` can hold at all.
+        public var maximumSessionSize: Int = 256 << 10
+        /// Encrypts every record's payload before it reaches a server-side store;
+        /// `nil` (the default) keeps payloads as plain JSON.
+        ///
+        /// See ``SessionPayloadEncryption``. Not used with the ``CookieStore``,
+        /// whose cookies are always sealed: setting both is refused at start-up.
+        public var payloadEncryption: SessionPayloadEncryption? = nil
 
         /// Creates a configuration.
         ///
@@ -116,9 +137,22 @@ public struct SessionEngine: Sendable {
             guard csrf.cookieName != cookie.effectiveName else {
                 throw SessionConfigurationError(setting: "csrf.cookieName", reason: "must differ from the session cookie's name")
             }
+            if csrf.mode == .originAndToken {
+                // The readable cookie shares the session cookie's Path, Domain and Secure, never HttpOnly.
+                try cookie.validatePrefix(of: csrf.cookieName, setting: "csrf.cookieName", isHTTPOnly: false)
+            }
             try expiry.validate()
             guard decodedRecordCacheCapacity >= 0 else {
                 throw SessionConfigurationError(setting: "decodedRecordCacheCapacity", reason: "must be at least 0 (0 turns the cache off)")
+            }
+            guard decodedRecordCacheByteBudget >= 0 else {
+                throw SessionConfigurationError(setting: "decodedRecordCacheByteBudget", reason: "must be at least 0 (0 turns the cache off)")
+            }
+            guard maximumSessionSize >= 1024 else {
+                throw SessionConfigurationError(
+                    setting: "maximumSessionSize",
+                    reason: "must be at least 1,024 bytes (a session with its CSRF secret and client details takes a few hundred), got \(maximumSessionSize)"
+                )
             }
             guard maximumInFlightStoreOperations >= 1 else {
                 throw SessionConfigurationError(setting: "maximumInFlightStoreOperations", reason: "must be at least 1")
@@ -216,6 +250,12 @@ public struct SessionEngine: Sendable {
         metricsFactory: any MetricsFactory
     ) throws(SessionConfigurationError) {
         try configuration.validate()
+        if case .cookie = backend, configuration.payloadEncryption != nil {
+            throw SessionConfigurationError(
+                setting: "payloadEncryption",
+                reason: "the cookie store seals every session cookie already; payload encryption is for server-side stores, leave it nil"
+            )
+        }
         self.backend = backend
         self.configuration = configuration
         self.sessionCookieName = configuration.cookie.effectiveName
@@ -230,7 +270,11 @@ public struct SessionEngine: Sendable {
         }
         self.metrics = SessionMetrics(storeName: storeName, isCookieStore: isCookieStore, factory: metricsFactory)
         self.inFlight = InFlightLimiter(limit: configuration.maximumInFlightStoreOperations)
-        self.decodedRecords = DecodedRecordCache(capacity: isCookieStore ? 0 : configuration.decodedRecordCacheCapacity)
+        self.decodedRecords = DecodedRecordCache(
+            capacity: isCookieStore ? 0 : configuration.decodedRecordCacheCapacity,
+            byteBudget: configuration.decodedRecordCacheByteBudget,
+            decode: Self.recordDecoder(encryption: configuration.payloadEncryption, storeName: storeName, logger: logger)
+        )
     }
 
     // MARK: Load
@@ -272,10 +316,7 @@ public struct SessionEngine: Sendable {
             return newSession(now: now, hadCookie: true, client: client)
         }
         guard let payload = decodedRecords.payload(of: stored.record.data, under: key) else {
-            logger.warning(
-                "unreadable session record treated as no session",
-                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.session": "\(key.fingerprint)"]
-            )
+            // The decoder logged why: a warning for unreadable JSON, debug for an encrypted record that did not open.
             return newSession(now: now, hadCookie: true, client: client)
         }
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
@@ -414,7 +455,7 @@ public struct SessionEngine: Sendable {
         let token = SessionToken.generate()
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
-        let encoding = try encoded(payload)
+        let encoding = try encoded(payload, under: token.key)
         let record = SessionRecord(key: token.key, data: encoding.bytes, expiresAt: expiresAt, owner: payload.owner)
         guard case .saved = try await performSave(record, expecting: nil, to: serverStore) else {
             // A fresh 256-bit token cannot collide; a store that says so is broken.
@@ -524,11 +565,32 @@ public struct SessionEngine: Sendable {
         return (payload, fresh.version)
     }
 
-    /// The payload's stored bytes, and whether they decode back to exactly this payload.
+    /// The bytes of the record stored under `key` — the payload's JSON, sealed
+    /// when ``Configuration/payloadEncryption`` is on — and whether they decode
+    /// back to exactly this payload. Every server-side write goes through here.
     ///
-    /// - Throws: ``SessionStoreError/Code/invalidData`` when a value nests deeper
-    ///   than the reader accepts; nothing is written and the stored session stays as it was.
-    func encoded(_ payload: SessionPayload) throws(SessionStoreError) -> (bytes: [UInt8], readsBackIdentical: Bool) {
+    /// - Throws: ``SessionStoreError/Code/sessionTooLarge`` past
+    ///   ``Configuration/maximumSessionSize``, ``SessionStoreError/Code/invalidData``
+    ///   when a value nests deeper than the reader accepts; either way nothing is
+    ///   written and the stored session stays as it was.
+    func encoded(_ payload: SessionPayload, under key: SessionKey) throws(SessionStoreError) -> (bytes: [UInt8], readsBackIdentical: Bool) {
+        var encoding = try encodedForCookie(payload)
+        if let encryption = configuration.payloadEncryption {
+            do {
+                encoding.bytes = try encryption.seal(encoding.bytes, under: key)
+            } catch {
+                throw SessionStoreError(code: .unavailable, storeName: storeName, message: "encrypting the session failed; nothing was saved", cause: error)
+            }
+            try checkSize(encoding.bytes.count)
+        }
+        return encoding
+    }
+
+    /// The payload's JSON, unsealed (the cookie store seals it itself), and whether
+    /// it decodes back to exactly this payload.
+    ///
+    /// - Throws: ``SessionStoreError/Code/sessionTooLarge`` or ``SessionStoreError/Code/invalidData``, as ``encoded(_:under:)``.
+    func encodedForCookie(_ payload: SessionPayload) throws(SessionStoreError) -> (bytes: [UInt8], readsBackIdentical: Bool) {
         guard let encoding = payload.readableEncoding() else {
             logger.error(
                 "session not saved: a value nests arrays and objects too deep to be read back",
@@ -540,7 +602,58 @@ public struct SessionEngine: Sendable {
                 message: "a session value nests arrays and objects deeper than \(JSONCodec.maximumDepth) levels; nothing was saved"
             )
         }
+        try checkSize(encoding.bytes.count)
         return encoding
+    }
+
+    /// Refuses a record of `size` bytes past ``Configuration/maximumSessionSize``.
+    private func checkSize(_ size: Int) throws(SessionStoreError) {
+        let limit = configuration.maximumSessionSize
+        guard size > limit else { return }
+        logger.notice(
+            "session not saved: larger than maximumSessionSize",
+            metadata: ["sessionkit.store": "\(storeName)", "sessionkit.reason": "session-too-large", "sessionkit.size": "\(size)"]
+        )
+        throw SessionStoreError(
+            code: .sessionTooLarge,
+            storeName: storeName,
+            message: "the session would be \(size) bytes, over maximumSessionSize (\(limit) bytes); nothing was saved"
+        )
+    }
+
+    /// The decoder of stored records: opens a sealed record first when payloads are
+    /// encrypted, then reads the JSON. `nil` for a record that does not open (logged
+    /// at debug: tampered, moved to another key, sealed with a key no longer in the
+    /// ring, or plain while plaintext is refused) or does not read (logged as a warning).
+    static func recordDecoder(
+        encryption: SessionPayloadEncryption?,
+        storeName: String,
+        logger: Logger
+    ) -> @Sendable ([UInt8], SessionKey) -> SessionPayload? {
+        { data, key in
+            let payload: SessionPayload?
+            if let encryption {
+                switch encryption.open(data, under: key) {
+                case .payload(let plaintext):
+                    payload = SessionPayload(decoding: plaintext)
+                case .refused(let reason):
+                    logger.debug(
+                        "encrypted session record did not open; treated as no session",
+                        metadata: ["sessionkit.reason": "\(reason)", "sessionkit.session": "\(key.fingerprint)"]
+                    )
+                    return nil
+                }
+            } else {
+                payload = SessionPayload(decoding: data)
+            }
+            if payload == nil {
+                logger.warning(
+                    "unreadable session record treated as no session",
+                    metadata: ["sessionkit.store": "\(storeName)", "sessionkit.session": "\(key.fingerprint)"]
+                )
+            }
+            return payload
+        }
     }
 
     /// Deletes the record under `key`, instrumented, and its decoded copy.

@@ -113,6 +113,11 @@ public struct CookieStore: Sendable {
     ///   - ownerEpoch: Reads an owner's epoch, to revoke all of an owner's cookies at once.
     /// - Throws: ``SessionConfigurationError`` (`SESSION_COOKIE_KEYS`) naming the bad entry by its id.
     public init(keyList: String, ownerEpoch: OwnerEpoch? = nil) throws(SessionConfigurationError) {
+        try self.init(keys: Self.keys(fromList: keyList), ownerEpoch: ownerEpoch)
+    }
+
+    /// The keys of a key list `id:key,id:key`, in order; shared with ``SessionPayloadEncryption``.
+    static func keys(fromList keyList: String) throws(SessionConfigurationError) -> [Key] {
         var keys: [Key] = []
         for entry in keyList.split(separator: ",") {
             let parts = entry.split(separator: ":", maxSplits: 1)
@@ -128,7 +133,7 @@ public struct CookieStore: Sendable {
             }
             keys.append(try Key(id: id, bytes: bytes))
         }
-        try self.init(keys: keys, ownerEpoch: ownerEpoch)
+        return keys
     }
 
     static func isIDByte(_ byte: UInt8) -> Bool {

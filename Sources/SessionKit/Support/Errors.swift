@@ -6,7 +6,9 @@ public import Foundation
 /// It carries the store's ``SessionStore/name`` so an operator can tell which
 /// backend failed, a message saying what went wrong and how it may be remedied,
 /// and the underlying error. Its `description` never contains a session token,
-/// a cookie value or a key. Adapters answer it with `503 Service Unavailable`.
+/// a cookie value or a key. Adapters answer it with its ``response``: `503
+/// Service Unavailable`, or `413 Content Too Large` for
+/// ``Code/sessionTooLarge``, the one code that is the request's doing.
 public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -18,6 +20,7 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
             case tooLarge
             case unsupported
             case overloaded
+            case sessionTooLarge
         }
 
         private let base: Base
@@ -38,6 +41,12 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
         /// (``SessionEngine/Configuration/maximumInFlightStoreOperations``); the
         /// request was refused at once rather than queued behind a slow store.
         public static var overloaded: Code { .init(base: .overloaded) }
+        /// The session's encoded record is larger than
+        /// ``SessionEngine/Configuration/maximumSessionSize``: the request asked
+        /// to keep more than a session may hold. Nothing was written; the stored
+        /// session is as it was. Unlike the other codes this is the client's
+        /// doing, not the store's, and adapters answer it with `413 Content Too Large`.
+        public static var sessionTooLarge: Code { .init(base: .sessionTooLarge) }
 
         /// The code's name, for example `unavailable`.
         public var description: String { base.rawValue }
@@ -69,6 +78,7 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
     /// The short text an adapter sends in the `503` body: names the store, never a token or key.
     public var responseMessage: String {
         switch code {
+        case .sessionTooLarge: return "session too large: \(message)"
         case .tooLarge, .invalidData: return "session store '\(storeName)' refused the session: \(message)"
         case .conflictRetriesExhausted: return "session store '\(storeName)' busy: too many concurrent changes to this session"
         case .overloaded: return "session store '\(storeName)' overloaded: too many operations in flight"
