@@ -55,7 +55,8 @@ public struct SessionExpiryPolicy: Sendable, Hashable {
         if let absoluteTimeout {
             precondition(
                 idleTimeout <= absoluteTimeout,
-                "SessionExpiryPolicy: idleTimeout \(idleTimeout) exceeds absoluteTimeout \(absoluteTimeout), which would cap every session at the absolute timeout; pass absoluteTimeout: nil for sliding sessions with no limit"
+                "SessionExpiryPolicy: idleTimeout \(idleTimeout) exceeds absoluteTimeout \(absoluteTimeout), which would cap "
+                    + "every session at the absolute timeout; pass absoluteTimeout: nil for sliding sessions with no limit"
             )
         }
         self.idleTimeout = idleTimeout
@@ -84,7 +85,8 @@ public struct SessionExpiryPolicy: Sendable, Hashable {
             guard idleTimeout <= absoluteTimeout else {
                 throw SessionConfigurationError(
                     setting: "idleTimeout",
-                    reason: "must not exceed absoluteTimeout (\(idleTimeout) > \(absoluteTimeout)); set absoluteTimeout to nil for no absolute timeout"
+                    reason: "must not exceed absoluteTimeout (\(idleTimeout) > \(absoluteTimeout)); "
+                        + "set absoluteTimeout to nil for no absolute timeout"
                 )
             }
         }
