@@ -72,6 +72,16 @@ import Testing
         )
     }
 
+    @Test func theByHandCheckAsksForAFormBodyEvenWithTheAutomaticCheckOff() throws {
+        let harness = try disabledHarness()
+        let form = post(token: nil, contentType: "application/x-www-form-urlencoded")
+
+        #expect(!harness.engine.csrfNeedsFormBody(form))
+        #expect(harness.engine.csrfValidationNeedsFormBody(form))
+        #expect(!harness.engine.csrfValidationNeedsFormBody(post(token: "t", contentType: "application/x-www-form-urlencoded")))
+        #expect(!harness.engine.csrfValidationNeedsFormBody(post(token: nil, contentType: "application/json")))
+    }
+
     @Test func anExcludedPathCanStillBeCheckedByHand() async throws {
         let harness = try EngineHarness { $0.csrf.excludedPaths = ["/hook"] }
         let session = try await harness.load(nil)

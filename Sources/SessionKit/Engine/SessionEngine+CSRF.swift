@@ -64,6 +64,17 @@ extension SessionEngine {
         throw refused(request, failure)
     }
 
+    /// Whether ``validateCSRF(_:session:formBody:)`` needs the request body to
+    /// find the token: no token header and a form content type, whatever the
+    /// mode and exclusions (unlike ``csrfNeedsFormBody(_:)``, which follows the
+    /// automatic check). For adapter conveniences such as a `request.validateCSRF()`.
+    ///
+    /// - Parameter request: The request's CSRF-relevant parts.
+    package func csrfValidationNeedsFormBody(_ request: CSRFRequest) -> Bool {
+        guard request.headerToken == nil, let contentType = request.contentType else { return false }
+        return FormToken.isForm(contentType)
+    }
+
     /// The form-too-large refusal, for adapters whose body read hit ``CSRFConfiguration/maximumFormBodySize``.
     package func csrfFormTooLarge(_ request: CSRFRequest) -> CSRFError {
         refused(request, CSRFError(code: .formTooLarge))
