@@ -174,8 +174,14 @@ struct CSRFProtection: Sendable {
     /// Runs both layers; `formBody` is the body the adapter read when ``needsFormBody(_:)`` said so.
     func check(_ request: CSRFRequest, session: RequestSession, formBody: [UInt8]?) -> CSRFError? {
         guard applies(to: request) else { return nil }
+        guard configuration.mode == .originAndToken else { return checkOrigin(request) }
+        return verify(request, session: session, formBody: formBody)
+    }
+
+    /// Runs both layers whatever the mode, the method and the exclusions: the
+    /// check a handler asks for by hand.
+    func verify(_ request: CSRFRequest, session: RequestSession, formBody: [UInt8]?) -> CSRFError? {
         if let failure = checkOrigin(request) { return failure }
-        guard configuration.mode == .originAndToken else { return nil }
         let token: String?
         if let headerToken = request.headerToken {
             token = headerToken

@@ -82,6 +82,21 @@ extension RequestSession {
         return CSRFToken.verify(token, secret: secret)
     }
 
+    /// Checks a token by hand and throws when it is missing or wrong, for
+    /// handlers of routes the automatic check skips.
+    ///
+    /// It checks only the token; ``SessionEngine/validateCSRF(_:session:formBody:)``
+    /// also runs the origin check and finds the token in the request itself.
+    ///
+    /// - Parameter token: The token the client sent, `nil` when it sent none.
+    /// - Throws: ``CSRFError`` with ``CSRFError/Code/missingToken`` for no or an
+    ///   empty token, ``CSRFError/Code/tokenMismatch`` for one that is not this
+    ///   session's (or when the session has no CSRF secret).
+    public func validateCSRF(token: String?) throws(CSRFError) {
+        guard let token, !token.isEmpty else { throw CSRFError(code: .missingToken) }
+        guard validateCSRFToken(token) else { throw CSRFError(code: .tokenMismatch) }
+    }
+
     /// The session's CSRF secret, if it has one.
     var csrfSecret: String? {
         state.withLock { state in

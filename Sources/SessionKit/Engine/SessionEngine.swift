@@ -379,7 +379,7 @@ public struct SessionEngine: Sendable {
     /// Call it once, after the handler returned; do not call it when the
     /// handler threw.
     ///
-    /// - Parameter session: The session returned by ``load(cookieHeader:)``.
+    /// - Parameter session: The session returned by ``load(cookieHeader:client:)``.
     /// - Returns: What was done and the `Set-Cookie` lines to send.
     /// - Throws: ``SessionStoreError`` when the store fails or concurrent
     ///   writers keep winning past ``Configuration/maximumConflictRetries``.

@@ -3,13 +3,16 @@ public import Foundation
 /// The timeouts of a session and the sliding-window arithmetic on them.
 ///
 /// A session expires after ``idleTimeout`` without activity, and in any case
-/// ``absoluteTimeout`` after it was created; activity moves the idle expiry at
+/// ``absoluteTimeout`` after it was created (unless that is `nil`: then a
+/// session lives as long as it is used); activity moves the idle expiry at
 /// most once per ``touchInterval``, so an unchanged session costs no store
 /// write on most requests. The engine uses it, and apps that keep sessions in
-/// their own tables (oslo style) can use it directly:
+/// their own tables (oslo style) can use it directly — here oslo's own
+/// policy, 30 days sliding, extended when less than 15 days are left, no
+/// absolute limit:
 ///
 /// ```swift
-/// let policy = SessionExpiryPolicy()
+/// let policy = SessionExpiryPolicy(idleTimeout: .seconds(30 * 86_400), absoluteTimeout: nil, touchInterval: .seconds(15 * 86_400))
 /// switch policy.validate(expiresAt: row.expiresAt, createdAt: row.createdAt, now: Date()) {
 /// case .expired: try await db.deleteSession(row.id)
 /// case .valid: break
@@ -20,20 +23,33 @@ public struct SessionExpiryPolicy: Sendable, Hashable {
     /// How long a session lives without activity. Default 30 minutes.
     public var idleTimeout: Duration
     /// How long a session lives at most, counted from its creation and never
-    /// extended (not even by regeneration). Default 7 days.
-    public var absoluteTimeout: Duration
+    /// extended (not even by regeneration); `nil` for no limit, so a session
+    /// lives as long as it is used at least once per ``idleTimeout``. Default 7 days.
+    ///
+    /// - Warning: Without an absolute timeout a stolen session cookie that is
+    ///   used regularly never expires; pair `nil` with a way to revoke sessions
+    ///   (``SessionEngine/revokeSessions(of:except:)`` and regeneration at login).
+    public var absoluteTimeout: Duration?
     /// The smallest extension worth writing back. Default 60 seconds.
     public var touchInterval: Duration
 
     /// Creates a policy.
     ///
+    /// The values are checked by ``validate()``, which ``SessionEngine`` calls at
+    /// start-up: an idle timeout longer than the absolute one is refused there,
+    /// naming the setting, rather than quietly cut to the absolute timeout
+    /// (`SessionExpiryPolicy(idleTimeout: .seconds(30 * 86_400))` alone keeps the
+    /// default 7-day absolute timeout). Pass `absoluteTimeout: nil` for sliding
+    /// sessions with no limit. Call ``validate()`` yourself when you use a policy
+    /// without an engine.
+    ///
     /// - Parameters:
     ///   - idleTimeout: How long a session lives without activity.
-    ///   - absoluteTimeout: How long a session lives at most.
+    ///   - absoluteTimeout: How long a session lives at most; `nil` for no limit.
     ///   - touchInterval: The smallest extension worth writing back.
     public init(
         idleTimeout: Duration = .seconds(30 * 60),
-        absoluteTimeout: Duration = .seconds(7 * 24 * 60 * 60),
+        absoluteTimeout: Duration? = .seconds(7 * 24 * 60 * 60),
         touchInterval: Duration = .seconds(60)
     ) {
         self.idleTimeout = idleTimeout
@@ -45,20 +61,27 @@ public struct SessionExpiryPolicy: Sendable, Hashable {
     ///
     /// - Throws: ``SessionConfigurationError`` naming `idleTimeout`,
     ///   `absoluteTimeout` or `touchInterval` when one is not positive, the idle
-    ///   timeout exceeds the absolute one, or the touch interval is not shorter
-    ///   than the idle timeout.
+    ///   timeout exceeds the absolute one (which would silently cap every
+    ///   session; set `absoluteTimeout` to `nil` for no limit), or the touch
+    ///   interval is not shorter than the idle timeout.
     public func validate() throws(SessionConfigurationError) {
         guard idleTimeout > .zero else {
             throw SessionConfigurationError(setting: "idleTimeout", reason: "must be positive, got \(idleTimeout)")
         }
-        guard absoluteTimeout > .zero else {
-            throw SessionConfigurationError(setting: "absoluteTimeout", reason: "must be positive, got \(absoluteTimeout)")
-        }
-        guard idleTimeout <= absoluteTimeout else {
-            throw SessionConfigurationError(
-                setting: "idleTimeout",
-                reason: "must not exceed absoluteTimeout (\(idleTimeout) > \(absoluteTimeout))"
-            )
+        if let absoluteTimeout {
+            guard absoluteTimeout > .zero else {
+                throw SessionConfigurationError(
+                    setting: "absoluteTimeout",
+                    reason: "must be positive, got \(absoluteTimeout) (nil means no absolute timeout)"
+                )
+            }
+            guard idleTimeout <= absoluteTimeout else {
+                throw SessionConfigurationError(
+                    setting: "idleTimeout",
+                    reason: "must not exceed absoluteTimeout (\(idleTimeout) > \(absoluteTimeout)); "
+                        + "set absoluteTimeout to nil for no absolute timeout"
+                )
+            }
         }
         guard touchInterval >= .zero, touchInterval < idleTimeout else {
             throw SessionConfigurationError(
@@ -68,22 +91,27 @@ public struct SessionExpiryPolicy: Sendable, Hashable {
         }
     }
 
-    /// The expiry of a session active at `now`: the idle expiry, capped by the absolute one.
+    /// The expiry of a session active at `now`: the idle expiry, capped by the
+    /// absolute one when there is one.
     ///
     /// - Parameters:
     ///   - createdAt: When the session was created.
     ///   - now: The moment of activity.
     public func expiry(createdAt: Date, now: Date) -> Date {
-        min(now + idleTimeout.seconds, createdAt + absoluteTimeout.seconds)
+        let idle = now + idleTimeout.seconds
+        guard let absoluteTimeout else { return idle }
+        return min(idle, createdAt + absoluteTimeout.seconds)
     }
 
-    /// Whether a session created at `createdAt` has passed its absolute timeout at `now`.
+    /// Whether a session created at `createdAt` has passed its absolute timeout
+    /// at `now`; always `false` without one.
     ///
     /// - Parameters:
     ///   - createdAt: When the session was created.
     ///   - now: The current time.
     public func isPastAbsoluteTimeout(createdAt: Date, now: Date) -> Bool {
-        createdAt + absoluteTimeout.seconds <= now
+        guard let absoluteTimeout else { return false }
+        return createdAt + absoluteTimeout.seconds <= now
     }
 
     /// Checks a stored expiry at `now` with a sliding window.

@@ -92,6 +92,35 @@ public final class RequestSession: Sendable {
         return try value.decode(as: T.self)
     }
 
+    /// The value under `key` decoded as `type`, or `defaultValue` when the key is
+    /// absent or null, or holds a value of another shape.
+    ///
+    /// Unlike ``get(_:as:)`` it does not throw: it is for reads where a fallback
+    /// is the right answer (a theme, a page size). Use ``get(_:as:)`` when a
+    /// value of the wrong shape must be noticed.
+    ///
+    /// - Parameters:
+    ///   - key: The key.
+    ///   - type: The `Decodable` type to decode, through the value's JSON form.
+    ///   - defaultValue: What to return when there is no value of that type.
+    public func get<T: Decodable>(_ key: String, as type: T.Type, default defaultValue: T) -> T {
+        (try? get(key, as: T.self)).flatMap { $0 } ?? defaultValue
+    }
+
+    /// The value under `key`: reading is ``get(_:)``; assigning a value is
+    /// ``put(_:_:)`` and assigning `nil` is ``forget(_:)``.
+    ///
+    /// `session["user"] = nil` removes the key; to keep a JSON null, assign
+    /// ``SessionValue/null``.
+    ///
+    /// - Parameter key: The key.
+    public subscript(key: String) -> SessionValue? {
+        get { get(key) }
+        set {
+            if let newValue { put(key, newValue) } else { forget(key) }
+        }
+    }
+
     /// Whether `key` is present and not null.
     ///
     /// - Parameter key: The key.

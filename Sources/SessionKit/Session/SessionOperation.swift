@@ -25,6 +25,16 @@ public enum SessionOperation: Sendable, Hashable {
     case keep([String])
     /// Bind the session to an owner (the signed-in user), for the owner index.
     case bindOwner(String)
+    /// Set one member of the object under a key; nothing when the key does not
+    /// hold an object (so a replay never resurrects part of a value that another
+    /// request removed).
+    case setMember(String, member: String, SessionValue)
+    /// Remove one member of the object under a key; nothing when the key does not hold an object.
+    case removeMember(String, member: String)
+    /// Set a key to a value (or remove it, with `nil`) only if its current value
+    /// is `expected` (`nil`: absent) — a compare-and-set of one key, checked
+    /// again when the operation is replayed on a fresher record.
+    case replace(String, expected: SessionValue?, with: SessionValue?)
 }
 
 /// The decoded content of a session record: the user's values, the flash
@@ -95,6 +105,17 @@ struct SessionPayload: Sendable, Hashable {
             flashOld.removeAll { keys.contains($0) }
         case .bindOwner(let owner):
             self.owner = owner
+        case .setMember(let key, let member, let value):
+            guard case .object(var members)? = values[key] else { return }
+            members[member] = value
+            values[key] = .object(members)
+        case .removeMember(let key, let member):
+            guard case .object(var members)? = values[key], members[member] != nil else { return }
+            members[member] = nil
+            values[key] = .object(members)
+        case .replace(let key, let expected, let replacement):
+            guard values[key] == expected else { return }
+            values[key] = replacement
         }
     }
 

@@ -93,6 +93,15 @@ extension SessionValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Ex
     }
 }
 
+extension SessionValue: ExpressibleByStringInterpolation {
+    /// Creates a string from an interpolated literal, as in `flash("success", "Welcome, \(name)")`.
+    ///
+    /// - Parameter stringInterpolation: The interpolated literal.
+    public init(stringInterpolation: DefaultStringInterpolation) {
+        self = .string(String(stringInterpolation: stringInterpolation))
+    }
+}
+
 extension SessionValue {
     /// Creates a string value.
     ///
