@@ -31,6 +31,10 @@ struct HandlerFailure: Error {}
         router.get("count") { _, context in
             "\(context.session.get("count")?.intValue ?? 0)"
         }
+        router.get("cached") { _, context -> Response in
+            _ = context.session.get("count")
+            return Response(status: .ok, headers: [.cacheControl: "no-store", .vary: "Accept-Encoding"])
+        }
         router.post("count") { _, context in
             "\(context.session.increment("count"))"
         }
@@ -108,6 +112,22 @@ struct HandlerFailure: Error {}
 
             #expect(response.text == "1")
             #expect(response.headers[values: .setCookie].isEmpty)
+            // It depends on who asked: no shared cache may hand it to another user (security review, item 5).
+            #expect(response.headers[values: .vary] == ["Cookie"])
+            #expect(response.headers[values: .cacheControl] == ["private"])
+        }
+    }
+
+    /// An app's own `Cache-Control` is left alone; `Vary: Cookie` is added to its `Vary`.
+    @Test func anAppsOwnCacheControlIsLeftAlone() async throws {
+        try await withApp { client in
+            var jar = CookieJar()
+            _ = try await token(client, &jar)
+
+            let response = try await client.execute("/cached", method: .get, jar: &jar)
+
+            #expect(response.headers[values: .cacheControl] == ["no-store"])
+            #expect(response.headers[values: .vary] == ["Accept-Encoding", "Cookie"])
         }
     }
 

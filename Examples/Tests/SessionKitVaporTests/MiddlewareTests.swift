@@ -28,6 +28,13 @@ struct HandlerFailure: Error {}
         app.get("count") { req in
             "\(req.sessionKit.get("count")?.intValue ?? 0)"
         }
+        app.get("cached") { req -> Response in
+            _ = req.sessionKit.get("count")
+            let response = Response(status: .ok)
+            response.headers.replaceOrAdd(name: .cacheControl, value: "no-store")
+            response.headers.replaceOrAdd(name: .vary, value: "Accept-Encoding")
+            return response
+        }
         app.post("count") { req in
             "\(req.sessionKit.increment("count"))"
         }
@@ -131,7 +138,10 @@ struct HandlerFailure: Error {}
         }
     }
 
-    @Test func readOnlyRouteOnExistingSessionSetsNoCookie() async throws {
+    /// A read of a stored session sets no cookie, but its response depends on
+    /// who asked: a shared cache must not hand it to another user (security
+    /// review, item 5).
+    @Test func readOnlyRouteOnExistingSessionSetsNoCookieAndIsPrivate() async throws {
         try await withSessionApp { app in
             let client = try app.testing()
             var jar = CookieJar()
@@ -141,7 +151,22 @@ struct HandlerFailure: Error {}
 
             #expect(response.status == .ok)
             #expect(response.headers[.setCookie].isEmpty)
-            #expect(response.headers[.vary].isEmpty)
+            #expect(response.headers[.vary] == ["Cookie"])
+            #expect(response.headers[.cacheControl] == ["private"])
+        }
+    }
+
+    /// An app's own `Cache-Control` is left alone; `Vary: Cookie` is added to its `Vary`.
+    @Test func anAppsOwnCacheControlIsLeftAlone() async throws {
+        try await withSessionApp { app in
+            let client = try app.testing()
+            var jar = CookieJar()
+            _ = try await token(client, &jar)
+
+            let response = try await client.send(.GET, "/cached", jar: &jar)
+
+            #expect(response.headers[.cacheControl] == ["no-store"])
+            #expect(response.headers[.vary] == ["Accept-Encoding", "Cookie"])
         }
     }
 
