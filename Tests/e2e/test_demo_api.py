@@ -60,7 +60,7 @@ def test_csrf_starts_the_session_with_both_cookies(demo: Demo) -> None:
     assert {"HttpOnly", "Secure", "SameSite=Lax", "Path=/"} <= set(session.attributes)
     assert "HttpOnly" not in cookies[XSRF_COOKIE].attributes
     assert response.header("Vary") == ["Cookie"]
-    assert 'no-cache="Set-Cookie"' in response.header("Cache-Control")
+    assert response.header("Cache-Control") == ['private, no-cache="Set-Cookie"']
 
     again = client.get("/api/me")
     assert again.body == '{"user":null}'
