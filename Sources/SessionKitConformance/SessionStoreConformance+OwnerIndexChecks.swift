@@ -141,7 +141,7 @@ extension SessionStoreConformance {
             Check("deleting an owner's many sessions goes page by page, each call bounded, and ends them all") { store in
                 let index = try ownerIndex(store)
                 let owner = newOwner()
-                let records = (0..<150).map { SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner) }
+                let records = (0..<150).map { _ in SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner) }
                 let foreign = SessionRecord(key: newKey(), data: [9], expiresAt: Date() + 600, owner: newOwner())
                 for record in records + [foreign] { _ = try await store.save(record, expecting: nil) }
                 let kept = records[75].key
@@ -169,7 +169,7 @@ extension SessionStoreConformance {
             Check("revoking every session of an owner with many more than a page ends them all") { store in
                 let engine = try makeEngine(store)
                 let owner = newOwner()
-                let records = (0..<250).map { SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner) }
+                let records = (0..<250).map { _ in SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner) }
                 for record in records { _ = try await store.save(record, expecting: nil) }
                 let revoked = try await engine.revokeSessions(of: owner)
                 try expect(revoked == 250, "revokeSessions(of:) revoked \(revoked) of 250 sessions")

@@ -54,7 +54,8 @@ extension RedisStore: SessionOwnerIndex {
         }
         // Members are written only by the store's scripts; anything else is not a session.
         let keys = members.compactMap { $0.string.flatMap { SessionKey(hex: $0) } }
-        let replies = keys.isEmpty ? [] : try await send(keys.map(loadCommand))
+        var replies: [RESPValue] = []
+        if !keys.isEmpty { replies = try await send(keys.map(loadCommand)) }
         var sessions: [StoredSession] = []
         sessions.reserveCapacity(keys.count)
         for (key, reply) in zip(keys, replies) {

@@ -1,6 +1,8 @@
 public import Crypto
 public import Foundation
+import Logging
 import Metrics
+import Synchronization
 
 /// Which client details a new session records, for an owner's session list.
 ///

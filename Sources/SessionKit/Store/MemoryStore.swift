@@ -268,9 +268,10 @@ public final class MemoryStore: SessionOwnerIndex {
         let after = cursor.flatMap { UInt64($0.rawValue) }
         return withStateRecordingSize { state -> SessionOwnerPage in
             // No copy of the owner's keys outlives this line, so removing from them below copies nothing.
-            guard let (visited, next) = state.owners[owner]?.page(after: after, limit: limit, maximumVisits: 2 * limit) else {
+            guard let found = state.owners[owner]?.page(after: after, limit: limit, maximumVisits: 2 * limit) else {
                 return SessionOwnerPage(sessions: [], nextCursor: nil)
             }
+            let (visited, next) = found
             var live: [StoredSession] = []
             var expired: [SessionKey] = []
             for key in visited {
@@ -546,7 +547,8 @@ struct OwnerKeys {
     mutating func remove(_ key: SessionKey) {
         guard positions.removeValue(forKey: key) != nil else { return }
         if list.count > 2 * positions.count + 16 {
-            list.removeAll { positions[$0.key] != $0.position }
+            let live = positions
+            list.removeAll { live[$0.key] != $0.position }
         }
     }
 

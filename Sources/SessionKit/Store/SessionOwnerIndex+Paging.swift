@@ -41,7 +41,7 @@ public struct SessionOwnerPage: Sendable, Hashable {
     }
 
     /// `limit` clamped to `1...maximumLimit`, as the built-in stores read it.
-    static func clamped(_ limit: Int) -> Int {
+    package static func clamped(_ limit: Int) -> Int {
         min(max(limit, 1), maximumLimit)
     }
 }
