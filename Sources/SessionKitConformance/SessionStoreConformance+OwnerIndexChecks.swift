@@ -199,7 +199,10 @@ extension SessionStoreConformance {
                 let desktop = try await signIn(engine, owner: owner)
                 try expect(!(try await engine.load(cookieHeader: phone).isLoaded), "the least recently used session survived a login past the limit")
                 for (name, device) in [("laptop", laptop), ("tablet", tablet), ("desktop", desktop)] {
-                    try expect(try await engine.load(cookieHeader: device).isLoaded, "the \(name) was signed out, not the least recently used session")
+                    try expect(
+                        try await engine.load(cookieHeader: device).isLoaded,
+                        "the \(name) was signed out, not the least recently used session"
+                    )
                 }
                 let listed = try await engine.sessions(of: owner)
                 try expect(listed.count == 3, "the owner keeps \(listed.count) sessions after a login past the limit of 3")

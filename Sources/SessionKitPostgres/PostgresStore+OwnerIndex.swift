@@ -22,7 +22,7 @@ extension PostgresStore: SessionOwnerIndex {
     ///
     /// - Parameters:
     ///   - owner: The owner id.
-    ///   - limit: The most rows to read, clamped to `1...`\ ``SessionKit/SessionOwnerPage/maximumLimit``;
+    ///   - limit: The most rows to read, clamped to 1 to ``SessionKit/SessionOwnerPage/maximumLimit``;
     ///     expired rows among them are left out (the sweep deletes them), so a
     ///     page may hold fewer.
     ///   - cursor: `nil`, or the previous page's cursor (the last id read).
@@ -75,7 +75,7 @@ extension PostgresStore: SessionOwnerIndex {
     /// - Parameters:
     ///   - owner: The owner id.
     ///   - key: The session to keep, or `nil`.
-    ///   - limit: The most rows to delete, clamped to `1...`\ ``SessionKit/SessionOwnerPage/maximumLimit``.
+    ///   - limit: The most rows to delete, clamped to 1 to ``SessionKit/SessionOwnerPage/maximumLimit``.
     /// - Returns: How many live sessions were deleted (the owner's expired rows
     ///   are deleted too but not counted), and whether more rows may remain.
     /// - Throws: ``SessionKit/SessionStoreError`` when the database fails or does

@@ -30,7 +30,7 @@ extension RedisStore: SessionOwnerIndex {
     ///
     /// - Parameters:
     ///   - owner: The owner id.
-    ///   - limit: The most members to read, clamped to `1...`\ ``SessionKit/SessionOwnerPage/maximumLimit``.
+    ///   - limit: The most members to read, clamped to 1 to ``SessionKit/SessionOwnerPage/maximumLimit``.
     ///   - cursor: `nil`, or the previous page's cursor.
     /// - Returns: The page.
     /// - Throws: ``SessionKit/SessionStoreError`` as for ``load(_:)``.
@@ -90,7 +90,7 @@ extension RedisStore: SessionOwnerIndex {
     /// - Parameters:
     ///   - owner: The owner id.
     ///   - key: A session to keep, or `nil`.
-    ///   - limit: The most members to visit, clamped to `1...`\ ``SessionKit/SessionOwnerPage/maximumLimit``.
+    ///   - limit: The most members to visit, clamped to 1 to ``SessionKit/SessionOwnerPage/maximumLimit``.
     /// - Returns: How many live sessions were deleted (records found expired are
     ///   removed too but not counted), and whether the owner's set holds others.
     /// - Throws: ``SessionKit/SessionStoreError`` as for ``load(_:)``.

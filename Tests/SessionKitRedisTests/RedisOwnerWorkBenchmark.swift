@@ -23,7 +23,9 @@ struct RedisOwnerWorkBenchmark {
     @Test func otherUsersKeepTheirP99WhileAnOwnerIsListedAndRevoked() async throws {
         let size = ownerBenchmarkSize ?? 100
         let store = try RedisStore.forTesting()
-        let others = (0..<200).map { _ in SessionRecord(key: SessionToken.generate().key, data: Array(repeating: 7, count: 200), expiresAt: Date() + 600) }
+        let others = (0..<200).map { _ in
+            SessionRecord(key: SessionToken.generate().key, data: Array(repeating: 7, count: 200), expiresAt: Date() + 600)
+        }
         for record in others { _ = try await store.save(record, expecting: nil) }
 
         let idle = try await measureOthers(store, others, during: nil)
@@ -41,11 +43,14 @@ struct RedisOwnerWorkBenchmark {
         let whole = try await measureOthers(store, others) {
             // The store's scripts before paging: every member of the owner set in one call.
             let digest = RedisStore.ownerDigest(again)
+            let set = store.ownerSetKey(digest)
+            let prefix = RESPCommand.Argument.string(store.configuration.keyPrefix)
+            let now = RESPCommand.Argument.string(String(RedisStore.milliseconds(Date())))
             let listed = try await store.send(
-                RESPCommand("EVAL", .string(Self.wholeSetList), .string("1"), store.ownerSetKey(digest), .string(store.configuration.keyPrefix), .string(digest), .string(String(RedisStore.milliseconds(Date()))))
+                RESPCommand("EVAL", .string(Self.wholeSetList), .string("1"), set, prefix, .string(digest), now)
             )
             let revoked = try await store.send(
-                RESPCommand("EVAL", .string(Self.wholeSetDelete), .string("1"), store.ownerSetKey(digest), .string(store.configuration.keyPrefix), .string(digest))
+                RESPCommand("EVAL", .string(Self.wholeSetDelete), .string("1"), set, prefix, .string(digest))
             )
             print("owner-benchmark whole-set: listed \(listed.arrayCount), revoked \(revoked)")
         }
@@ -60,7 +65,12 @@ struct RedisOwnerWorkBenchmark {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in start..<min(start + 500, count) {
                     group.addTask {
-                        let record = SessionRecord(key: SessionToken.generate().key, data: Array(repeating: 1, count: 200), expiresAt: Date() + 600, owner: owner)
+                        let record = SessionRecord(
+                            key: SessionToken.generate().key,
+                            data: Array(repeating: 1, count: 200),
+                            expiresAt: Date() + 600,
+                            owner: owner
+                        )
                         _ = try await store.save(record, expecting: nil)
                     }
                 }

@@ -395,7 +395,7 @@ public final class FileStore: SessionOwnerIndex {
     ///
     /// - Parameters:
     ///   - owner: The owner id.
-    ///   - limit: The most session files to read, clamped to `1...`\ ``SessionOwnerPage/maximumLimit``.
+    ///   - limit: The most session files to read, clamped to 1 to ``SessionOwnerPage/maximumLimit``.
     ///   - cursor: `nil`, or the previous page's cursor (the last key's hex).
     /// - Returns: The page.
     /// - Throws: ``SessionStoreError`` with code ``SessionStoreError/Code/unavailable``
@@ -454,7 +454,7 @@ public final class FileStore: SessionOwnerIndex {
     /// - Parameters:
     ///   - owner: The owner id.
     ///   - key: The record to keep, or `nil`.
-    ///   - limit: The most session files to remove, clamped to `1...`\ ``SessionOwnerPage/maximumLimit``.
+    ///   - limit: The most session files to remove, clamped to 1 to ``SessionOwnerPage/maximumLimit``.
     /// - Returns: How many live records were removed (expired ones are removed
     ///   too, but not counted), and whether the index lists others.
     /// - Throws: ``SessionStoreError`` with code ``SessionStoreError/Code/unavailable``

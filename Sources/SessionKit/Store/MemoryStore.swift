@@ -258,7 +258,7 @@ public final class MemoryStore: SessionOwnerIndex {
     ///
     /// - Parameters:
     ///   - owner: The owner id.
-    ///   - limit: The most records to return, clamped to `1...`\ ``SessionOwnerPage/maximumLimit``.
+    ///   - limit: The most records to return, clamped to 1 to ``SessionOwnerPage/maximumLimit``.
     ///   - cursor: `nil`, or the previous page's cursor.
     /// - Returns: The page; its cursor is a position in the owner's index.
     public func sessions(of owner: String, limit: Int, cursor: SessionOwnerCursor?) async throws -> SessionOwnerPage {
@@ -310,7 +310,7 @@ public final class MemoryStore: SessionOwnerIndex {
     /// - Parameters:
     ///   - owner: The owner id.
     ///   - key: The record to keep, or `nil`.
-    ///   - limit: The most records to remove, clamped to `1...`\ ``SessionOwnerPage/maximumLimit``.
+    ///   - limit: The most records to remove, clamped to 1 to ``SessionOwnerPage/maximumLimit``.
     /// - Returns: How many live records were removed (expired ones are removed
     ///   too, but not counted), and whether the owner has others left.
     public func deleteSessions(of owner: String, except key: SessionKey?, limit: Int) async throws -> SessionOwnerDeletion {
