@@ -141,22 +141,22 @@ extension SessionStoreConformance {
             Check("deleting an owner's many sessions goes page by page, each call bounded, and ends them all") { store in
                 let index = try ownerIndex(store)
                 let owner = newOwner()
-                let records = (0..<150).map { _ in SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner) }
+                let records = (0..<60).map { _ in SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner) }
                 let foreign = SessionRecord(key: newKey(), data: [9], expiresAt: Date() + 600, owner: newOwner())
                 for record in records + [foreign] { _ = try await store.save(record, expecting: nil) }
-                let kept = records[75].key
+                let kept = records[30].key
                 var deleted = 0
                 var calls = 0
                 while true {
-                    let step = try await index.deleteSessions(of: owner, except: kept, limit: 20)
-                    try expect(step.deleted <= 20, "one call with limit 20 deleted \(step.deleted) sessions")
+                    let step = try await index.deleteSessions(of: owner, except: kept, limit: 7)
+                    try expect(step.deleted <= 7, "one call with limit 7 deleted \(step.deleted) sessions")
                     deleted += step.deleted
                     calls += 1
                     try expect(calls <= 100, "deleting page by page did not end")
                     if !step.hasMore { break }
                 }
-                try expect(calls >= 8, "149 sessions were deleted in \(calls) calls of at most 20")
-                try expect(deleted == 149, "deleting page by page reported \(deleted) deletions, expected 149")
+                try expect(calls >= 9, "59 sessions were deleted in \(calls) calls of at most 7")
+                try expect(deleted == 59, "deleting page by page reported \(deleted) deletions, expected 59")
                 try expect(try await store.load(kept) != nil, "the excepted session was deleted")
                 try expect(try await store.load(foreign.key) != nil, "another owner's session was deleted")
                 for record in records where record.key != kept {
@@ -169,10 +169,10 @@ extension SessionStoreConformance {
             Check("revoking every session of an owner with many more than a page ends them all") { store in
                 let engine = try makeEngine(store)
                 let owner = newOwner()
-                let records = (0..<250).map { _ in SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner) }
+                let records = (0..<150).map { _ in SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner) }
                 for record in records { _ = try await store.save(record, expecting: nil) }
                 let revoked = try await engine.revokeSessions(of: owner)
-                try expect(revoked == 250, "revokeSessions(of:) revoked \(revoked) of 250 sessions")
+                try expect(revoked == 150, "revokeSessions(of:) revoked \(revoked) of 150 sessions")
                 for record in records {
                     try expect(try await store.load(record.key) == nil, "a revoked session is still loadable")
                 }
