@@ -108,6 +108,105 @@ extension SessionStoreConformance {
                 try expect(!(try await engine.load(cookieHeader: phone).isLoaded), "the in-flight request brought the revoked session back")
                 try expect(try await engine.load(cookieHeader: laptop).isLoaded, "the asking session was revoked too")
             },
+
+            Check("a page never holds more than its limit, and paging lists every live session exactly once") { store in
+                let index = try ownerIndex(store)
+                let owner = newOwner()
+                let live = (0..<23).map { SessionRecord(key: newKey(), data: [UInt8($0)], expiresAt: Date() + 600, owner: owner) }
+                let expired = (0..<3).map { _ in SessionRecord(key: newKey(), data: [0], expiresAt: Date() - 5, owner: owner) }
+                let foreign = SessionRecord(key: newKey(), data: [9], expiresAt: Date() + 600, owner: newOwner())
+                for record in live + expired + [foreign] { _ = try await store.save(record, expecting: nil) }
+                for limit in [1, 4, 10, 100] {
+                    var seen: [SessionKey] = []
+                    var cursor: SessionOwnerCursor?
+                    var pages = 0
+                    repeat {
+                        let page = try await index.sessions(of: owner, limit: limit, cursor: cursor)
+                        try expect(page.sessions.count <= limit, "a page of limit \(limit) held \(page.sessions.count) sessions")
+                        seen += page.sessions.map(\.record.key)
+                        cursor = page.nextCursor
+                        pages += 1
+                        try expect(pages <= 10 * live.count, "paging with limit \(limit) did not end")
+                    } while cursor != nil
+                    try expect(seen.count == Set(seen).count, "paging with limit \(limit) listed a session twice")
+                    try expect(
+                        Set(seen) == Set(live.map(\.key)),
+                        "paging with limit \(limit) listed \(Set(seen).count) sessions, expected exactly the owner's \(live.count) live ones"
+                    )
+                }
+                let empty = try await index.sessions(of: newOwner(), limit: 10, cursor: nil)
+                try expect(empty.sessions.isEmpty && empty.nextCursor == nil, "an owner without sessions has a page or a next one")
+            },
+
+            Check("deleting an owner's many sessions goes page by page, each call bounded, and ends them all") { store in
+                let index = try ownerIndex(store)
+                let owner = newOwner()
+                let records = (0..<60).map { _ in SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner) }
+                let foreign = SessionRecord(key: newKey(), data: [9], expiresAt: Date() + 600, owner: newOwner())
+                for record in records + [foreign] { _ = try await store.save(record, expecting: nil) }
+                let kept = records[30].key
+                var deleted = 0
+                var calls = 0
+                while true {
+                    let step = try await index.deleteSessions(of: owner, except: kept, limit: 7)
+                    try expect(step.deleted <= 7, "one call with limit 7 deleted \(step.deleted) sessions")
+                    deleted += step.deleted
+                    calls += 1
+                    try expect(calls <= 100, "deleting page by page did not end")
+                    if !step.hasMore { break }
+                }
+                try expect(calls >= 9, "59 sessions were deleted in \(calls) calls of at most 7")
+                try expect(deleted == 59, "deleting page by page reported \(deleted) deletions, expected 59")
+                try expect(try await store.load(kept) != nil, "the excepted session was deleted")
+                try expect(try await store.load(foreign.key) != nil, "another owner's session was deleted")
+                for record in records where record.key != kept {
+                    try expect(try await store.load(record.key) == nil, "a session of the owner survived")
+                }
+                let left = try await index.allSessions(of: owner)
+                try expect(left.map(\.record.key) == [kept], "\(left.count) sessions are listed, expected only the kept one")
+            },
+
+            Check("revoking every session of an owner with many more than a page ends them all") { store in
+                let engine = try makeEngine(store)
+                let owner = newOwner()
+                let records = (0..<150).map { _ in SessionRecord(key: newKey(), data: [1], expiresAt: Date() + 600, owner: owner) }
+                for record in records { _ = try await store.save(record, expecting: nil) }
+                let revoked = try await engine.revokeSessions(of: owner)
+                try expect(revoked == 150, "revokeSessions(of:) revoked \(revoked) of 150 sessions")
+                for record in records {
+                    try expect(try await store.load(record.key) == nil, "a revoked session is still loadable")
+                }
+            },
+
+            Check("a login past maximumSessionsPerOwner ends the owner's least recently used session") { store in
+                let clock = ManualClock(now: Date())
+                var configuration = SessionEngine.Configuration(cookie: .init(isSecure: false))
+                configuration.maximumSessionsPerOwner = 3
+                let engine = try SessionEngine(store: store, configuration: configuration, clock: clock)
+                let owner = newOwner()
+                let laptop = try await signIn(engine, owner: owner)
+                clock.advance(by: .seconds(1))
+                let phone = try await signIn(engine, owner: owner)
+                clock.advance(by: .seconds(1))
+                let tablet = try await signIn(engine, owner: owner)
+                // The laptop is used after the others signed in: the phone is now the least recently used.
+                clock.advance(by: .seconds(120))
+                let use = try await engine.load(cookieHeader: laptop)
+                let touched = try await engine.commit(use)
+                try expect(touched.action == .touched, "using the laptop after 2 minutes did \(touched.action), expected touched")
+                try expect(try await engine.sessions(of: owner).count == 3, "the owner at the limit lost a session before a new login")
+                clock.advance(by: .seconds(1))
+                let desktop = try await signIn(engine, owner: owner)
+                try expect(!(try await engine.load(cookieHeader: phone).isLoaded), "the least recently used session survived a login past the limit")
+                for (name, device) in [("laptop", laptop), ("tablet", tablet), ("desktop", desktop)] {
+                    try expect(
+                        try await engine.load(cookieHeader: device).isLoaded,
+                        "the \(name) was signed out, not the least recently used session"
+                    )
+                }
+                let listed = try await engine.sessions(of: owner)
+                try expect(listed.count == 3, "the owner keeps \(listed.count) sessions after a login past the limit of 3")
+            },
         ]
     }
 

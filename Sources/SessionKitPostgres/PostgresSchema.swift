@@ -26,13 +26,18 @@ struct PostgresSchema: Sendable {
     let table: String
     /// The quoted name of the expiry index, for example `"sessionkit_sessions_expires_at_idx"`.
     let expiryIndex: String
-    /// The quoted name of the owner index, for example `"sessionkit_sessions_owner_idx"`.
+    /// The quoted name of the owner index, for example `"sessionkit_sessions_owner_id_idx"`.
+    ///
+    /// It indexes `(owner, id)`, so a page of an owner's sessions is one seek and
+    /// a scan of at most a page's entries. Tables made before paging also have
+    /// `<table>_owner_idx` on `(owner)` alone; it is left in place (drop it to
+    /// save its upkeep on each save of an owned session).
     let ownerIndex: String
 
     init(schema: String, table: String) {
         self.table = "\"\(schema)\".\"\(table)\""
         self.expiryIndex = "\"\(table)_expires_at_idx\""
-        self.ownerIndex = "\"\(table)_owner_idx\""
+        self.ownerIndex = "\"\(table)_owner_id_idx\""
     }
 
     var createTable: PostgresQuery {
@@ -54,7 +59,7 @@ struct PostgresSchema: Sendable {
 
     /// Indexes only the rows that have an owner: anonymous sessions cost the index nothing.
     var createOwnerIndex: PostgresQuery {
-        "CREATE INDEX IF NOT EXISTS \(unescaped: ownerIndex) ON \(unescaped: table) (owner) WHERE owner IS NOT NULL"
+        "CREATE INDEX IF NOT EXISTS \(unescaped: ownerIndex) ON \(unescaped: table) (owner, id) WHERE owner IS NOT NULL"
     }
 
     /// Selects `data, version, expires_at, owner` of the live row under `key`.
@@ -65,29 +70,29 @@ struct PostgresSchema: Sendable {
         """
     }
 
-    /// Selects `id, data, version, expires_at` of the live rows of `owner`.
-    func sessions(of owner: String, now: Date) -> PostgresQuery {
+    /// Selects `id, data, version, expires_at` of at most `limit` rows of
+    /// `owner` after the id `after`, in id order: one seek into the owner index
+    /// and at most `limit` entries read. Expired rows are selected too (the
+    /// caller leaves them out), so a page never walks past many of them.
+    func sessions(of owner: String, after: String, limit: Int) -> PostgresQuery {
         """
         SELECT id, data, version, expires_at FROM \(unescaped: table)
-        WHERE owner = \(owner) AND expires_at > \(now)
+        WHERE owner = \(owner) AND id > \(after) ORDER BY id LIMIT \(limit)
         """
     }
 
-    /// Deletes the rows of `owner` except the one under `key`, and counts the
-    /// live ones among them.
-    func deleteSessions(of owner: String, except key: SessionKey?, now: Date) -> PostgresQuery {
-        if let key {
-            return """
-                WITH removed AS (
-                    DELETE FROM \(unescaped: table) WHERE owner = \(owner) AND id <> \(key.hex) RETURNING expires_at
-                )
-                SELECT count(*) FROM removed WHERE expires_at > \(now)
-                """
-        }
-        return """
-            WITH removed AS (DELETE FROM \(unescaped: table) WHERE owner = \(owner) RETURNING expires_at)
-            SELECT count(*) FROM removed WHERE expires_at > \(now)
-            """
+    /// Deletes at most `limit` rows of `owner` (the first in id order) except the
+    /// one under `key`, and counts the live ones among them and all of them.
+    func deleteSessions(of owner: String, except key: SessionKey?, limit: Int, now: Date) -> PostgresQuery {
+        // No id is empty, so `<> ''` keeps every row when there is none to keep.
+        """
+        WITH victims AS (
+            SELECT id FROM \(unescaped: table) WHERE owner = \(owner) AND id <> \(key?.hex ?? "") ORDER BY id LIMIT \(limit)
+        ), removed AS (
+            DELETE FROM \(unescaped: table) WHERE id IN (SELECT id FROM victims) AND owner = \(owner) RETURNING expires_at
+        )
+        SELECT count(*) FILTER (WHERE expires_at > \(now)), count(*) FROM removed
+        """
     }
 
     /// Inserts a row with version 1, or replaces an expired row under the same

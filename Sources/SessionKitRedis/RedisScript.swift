@@ -22,7 +22,7 @@ struct RedisScript: Sendable, Hashable {
     }
 
     /// Every script the store runs.
-    static let all: [RedisScript] = [.save, .touch, .delete, .ownerSessions, .deleteOwnerSessions]
+    static let all: [RedisScript] = [.save, .touch, .delete, .ownerSessionsPage, .deleteOwnerSessionsPage]
 
     /// The most members an owner set holds before each save into it also
     /// checks a few random members and removes the dead ones.
@@ -62,11 +62,13 @@ struct RedisScript: Sendable, Hashable {
     /// Compare-and-swap save that keeps the owner index in step.
     ///
     /// `KEYS[1]`: the session's hash; `KEYS[2]`, only when the record has an
-    /// owner: the owner's set. `ARGV`: the expected version (`""` to create), the
+    /// owner: the owner's sorted set. `ARGV`: the expected version (`""` to create), the
     /// new version, the data, the new expiry and the client's current time (both
     /// in Unix milliseconds), the owner (`""` when none), the owner's digest (`""`
     /// when none), the prefix of owner set keys, the session key's hex (the
-    /// owner sets' member) and the prefix of session keys.
+    /// owner sets' member), the prefix of session keys and the prefix of the
+    /// plain sets that owner indexes were before paging (a moved record leaves its
+    /// former owner's plain set too).
     ///
     /// A record is live when the key holds a hash with a `v` field and an `e`
     /// later than the client's time; anything else (no key, an expired or
@@ -114,15 +116,18 @@ struct RedisScript: Sendable, Hashable {
             else
               redis.call('HSET', KEYS[1], 'd', ARGV[3], 'v', ARGV[2], 'e', ARGV[4], 'o', ARGV[6], 'i', ARGV[7])
             end
-            if previous and previous ~= ARGV[7] then redis.call('SREM', ARGV[8] .. previous, ARGV[9]) end
+            if previous and previous ~= ARGV[7] then
+              redis.call('ZREM', ARGV[8] .. previous, ARGV[9])
+              redis.call('SREM', ARGV[11] .. previous, ARGV[9])
+            end
             redis.call('PEXPIREAT', KEYS[1], ARGV[4])
             if ARGV[7] ~= '' and tonumber(ARGV[4]) > now then
-              redis.call('SADD', KEYS[2], ARGV[9])
+              redis.call('ZADD', KEYS[2], 0, ARGV[9])
               extend(KEYS[2], ARGV[4])
-              if redis.call('SCARD', KEYS[2]) > \(ownerSetPruneThreshold) then
-                for _, member in ipairs(redis.call('SRANDMEMBER', KEYS[2], \(ownerSetPruneSample))) do
+              if redis.call('ZCARD', KEYS[2]) > \(ownerSetPruneThreshold) then
+                for _, member in ipairs(redis.call('ZRANDMEMBER', KEYS[2], \(ownerSetPruneSample))) do
                   if not owned(ARGV[10] .. member, ARGV[7], now) then
-                    redis.call('SREM', KEYS[2], member)
+                    redis.call('ZREM', KEYS[2], member)
                   end
                 end
               end
@@ -134,10 +139,12 @@ struct RedisScript: Sendable, Hashable {
     /// Moves a live record's expiry without touching its data or version.
     ///
     /// `KEYS[1]`: the session's hash. `ARGV`: the new expiry and the client's
-    /// current time (Unix milliseconds), and the prefix of owner set keys. A
+    /// current time (Unix milliseconds), the prefix of owner set keys, the prefix
+    /// of the plain sets of before paging and the session key's hex. A
     /// missing, expired or unreadable record stays as it is: touching never
     /// creates one. The owner set of an owned record is kept alive at least as
-    /// long as the record. Returns 1 when moved, 0 otherwise.
+    /// long as the record; a record still in its owner's plain set moves to the
+    /// sorted set (that set is not extended any more). Returns 1 when moved, 0 otherwise.
     static let touch = RedisScript(
         extendOwnerSet + "\n"
             + """
@@ -147,69 +154,122 @@ struct RedisScript: Sendable, Hashable {
             if not fields[1] or not expiry or expiry <= tonumber(ARGV[2]) then return 0 end
             redis.call('HSET', KEYS[1], 'e', ARGV[1])
             redis.call('PEXPIREAT', KEYS[1], ARGV[1])
-            if fields[3] and tonumber(ARGV[1]) > tonumber(ARGV[2]) then extend(ARGV[3] .. fields[3], ARGV[1]) end
+            if fields[3] and tonumber(ARGV[1]) > tonumber(ARGV[2]) then
+              if redis.call('SREM', ARGV[4] .. fields[3], ARGV[5]) == 1 then
+                redis.call('ZADD', ARGV[3] .. fields[3], 0, ARGV[5])
+              end
+              extend(ARGV[3] .. fields[3], ARGV[1])
+            end
             return 1
             """
     )
 
     /// Deletes a record and removes it from its owner's set.
     ///
-    /// `KEYS[1]`: the session's hash. `ARGV`: the prefix of owner set keys and the
-    /// session key's hex. Returns the number of keys deleted (0 or 1).
+    /// `KEYS[1]`: the session's hash. `ARGV`: the prefix of owner set keys, the
+    /// session key's hex and the prefix of the plain sets of before paging.
+    /// Returns the number of keys deleted (0 or 1).
     static let delete = RedisScript(
         """
         if redis.call('TYPE', KEYS[1]).ok == 'hash' then
           local digest = redis.call('HGET', KEYS[1], 'i')
-          if digest then redis.call('SREM', ARGV[1] .. digest, ARGV[2]) end
+          if digest then
+            redis.call('ZREM', ARGV[1] .. digest, ARGV[2])
+            redis.call('SREM', ARGV[3] .. digest, ARGV[2])
+          end
         end
         return redis.call('DEL', KEYS[1])
         """
     )
 
-    /// Lists the live members of an owner set, removing the dead ones.
+    /// Moves at most `limit` members of an owner's plain set (how the index was
+    /// kept before paging) into its sorted set, keeping the later of the two
+    /// expiries; returns whether the plain set existed.
     ///
-    /// `KEYS[1]`: the owner's set. `ARGV`: the session key prefix, the owner's
-    /// digest and the client's current time (Unix milliseconds). A member is
-    /// dead when its record is gone, expired, unreadable, or now indexed under
-    /// another owner. Returns the live members' key hexes.
-    static let ownerSessions = RedisScript(
-        ownedBy + "\n"
+    /// Owner sets written by an older store drain this way a page at a time, so
+    /// no call does more than a page's work and none of their sessions is missed.
+    private static let drainPlainSet = """
+        local function drain(sorted, plain, limit)
+          if redis.call('EXISTS', plain) == 0 then return false end
+          local expiry = redis.call('PEXPIRETIME', plain)
+          for _, member in ipairs(redis.call('SPOP', plain, limit)) do
+            redis.call('ZADD', sorted, 0, member)
+          end
+          if expiry > 0 then extend(sorted, expiry) else redis.call('PERSIST', sorted) end
+          return true
+        end
+        """
+
+    /// One page of an owner's live members, in key order, removing the dead ones met.
+    ///
+    /// `KEYS[1]`: the owner's sorted set (every score 0, so members are in
+    /// lexicographic order); `KEYS[2]`: its plain set of before paging. `ARGV`:
+    /// the session key prefix, the owner's digest, the client's current time
+    /// (Unix milliseconds), the cursor (`""` or `"-"` for the first page, else the
+    /// last member of the previous page) and the page size. One `ZRANGE … BYLEX
+    /// LIMIT` reads at most the page size of members: O(log n + limit). A member
+    /// is dead when its record is gone, expired, unreadable, or indexed under
+    /// another owner. Returns the next cursor (`""` after the last page; `"-"`,
+    /// start again, while a plain set is being drained) and the live members.
+    static let ownerSessionsPage = RedisScript(
+        extendOwnerSet + "\n" + ownedBy + "\n" + drainPlainSet + "\n"
             + """
             local now = tonumber(ARGV[3])
+            local limit = tonumber(ARGV[5])
+            local draining = drain(KEYS[1], KEYS[2], limit)
+            local range
+            if ARGV[4] == '' or ARGV[4] == '-' then
+              range = redis.call('ZRANGE', KEYS[1], '-', '+', 'BYLEX', 'LIMIT', 0, limit)
+            else
+              range = redis.call('ZRANGE', KEYS[1], '(' .. ARGV[4], '+', 'BYLEX', 'LIMIT', 0, limit)
+            end
             local live = {}
-            for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+            for _, member in ipairs(range) do
               if owned(ARGV[1] .. member, ARGV[2], now) then
                 live[#live + 1] = member
               else
-                redis.call('SREM', KEYS[1], member)
+                redis.call('ZREM', KEYS[1], member)
               end
             end
-            return live
+            local next = ''
+            if #range == limit then next = range[#range] end
+            -- Members drained meanwhile may sort before the cursor: walk again from the start.
+            if draining then next = '-' end
+            return {next, live}
             """
     )
 
-    /// Deletes every record in an owner set except one, emptying the set of them.
+    /// Deletes at most `limit` records of an owner's set except one, and removes them from it.
     ///
-    /// `KEYS[1]`: the owner's set. `ARGV`: the session key prefix, the owner's
-    /// digest, the client's current time (Unix milliseconds) and the key hex of
-    /// the session to keep (`""` for none). Only records still indexed under this
-    /// owner are deleted; members that point elsewhere just leave the set.
-    /// Returns how many live records were deleted.
-    static let deleteOwnerSessions = RedisScript(
-        ownedBy + "\n"
+    /// `KEYS[1]`: the owner's sorted set; `KEYS[2]`: its plain set of before
+    /// paging. `ARGV`: the session key prefix, the owner's digest, the client's
+    /// current time (Unix milliseconds), the key hex of the session to keep
+    /// (`""` for none) and the most members to visit. Only records still indexed
+    /// under this owner are deleted; members that point elsewhere just leave the
+    /// set. O(log n + limit). Returns how many live records were deleted and 1
+    /// when the owner may have others left (0 otherwise).
+    static let deleteOwnerSessionsPage = RedisScript(
+        extendOwnerSet + "\n" + ownedBy + "\n" + drainPlainSet + "\n"
             + """
             local now = tonumber(ARGV[3])
+            local limit = tonumber(ARGV[5])
+            drain(KEYS[1], KEYS[2], limit)
             local deleted = 0
-            for _, member in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-              if member ~= ARGV[4] then
+            local visited = 0
+            for _, member in ipairs(redis.call('ZRANGE', KEYS[1], '-', '+', 'BYLEX', 'LIMIT', 0, limit + 1)) do
+              if member ~= ARGV[4] and visited < limit then
+                visited = visited + 1
                 local key = ARGV[1] .. member
                 local live, fields = owned(key, ARGV[2], now)
                 if live then deleted = deleted + 1 end
                 if fields and fields[3] == ARGV[2] then redis.call('DEL', key) end
-                redis.call('SREM', KEYS[1], member)
+                redis.call('ZREM', KEYS[1], member)
               end
             end
-            return deleted
+            local left = redis.call('ZCARD', KEYS[1])
+            if ARGV[4] ~= '' and redis.call('ZSCORE', KEYS[1], ARGV[4]) then left = left - 1 end
+            if left > 0 or redis.call('EXISTS', KEYS[2]) == 1 then return {deleted, 1} end
+            return {deleted, 0}
             """
     )
 }

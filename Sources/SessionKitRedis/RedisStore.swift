@@ -18,14 +18,21 @@ public import SessionKit
 ///
 /// The store is a ``SessionKit/SessionOwnerIndex``. A record saved with an owner
 /// has two more fields: `o`, the owner as given, and `i`, the hexadecimal SHA-256
-/// of the owner; its key's hex is then a member of the owner's set,
-/// `<keyPrefix>owner:<i>`. The save, touch and delete scripts keep the set in step
-/// with the record and the set alive as long as its newest member; members whose
-/// records expired are removed when the set is listed, and checked a few at a
-/// time by saves once a set grows past a thousand members.
+/// of the owner; its key's hex is then a member of the owner's sorted set,
+/// `<keyPrefix>owners:<i>` (every score 0, so members sort by key and
+/// `ZRANGE … BYLEX LIMIT` reads a page of them in O(log n + page)). The save,
+/// touch and delete scripts keep the set in step with the record and the set
+/// alive as long as its newest member; members whose records expired are
+/// removed when their page is listed, and checked a few at a time by saves once
+/// a set grows past a thousand members. No script reads a whole owner set:
+/// listing and revoking go a page (at most 1,000 members, the engine asks for
+/// 100) per call, so Redis serves everyone else between pages. Plain sets under
+/// `<keyPrefix>owner:<i>`, the index before paging, are moved into the sorted
+/// sets a page at a time when their owner is listed or revoked, or member by
+/// member when a session in one is touched.
 ///
-/// Every operation is one round trip, except listing an owner's sessions, which
-/// takes two. A save is a compare-and-swap run atomically on the server by a Lua
+/// Every operation is one round trip, except listing a page of an owner's
+/// sessions, which takes two. A save is a compare-and-swap run atomically on the server by a Lua
 /// script (sent with `EVALSHA`, falling back to `EVAL` when the server has lost
 /// its script cache); a touch and a delete are scripts too, so the owner index
 /// follows them; a load is `HMGET`.
@@ -223,6 +230,7 @@ public final class RedisStore: SessionStore {
                 .string(ownerSetKeyPrefix),
                 .string(record.key.hex),
                 .string(configuration.keyPrefix),
+                .string(plainOwnerSetKeyPrefix),
             ]
         )
         switch reply {
@@ -246,7 +254,13 @@ public final class RedisStore: SessionStore {
         let reply = try await evaluate(
             .touch,
             keys: [redisKey(key)],
-            arguments: [.string(String(expiry)), .string(String(Self.milliseconds(clock.now()))), .string(ownerSetKeyPrefix)]
+            arguments: [
+                .string(String(expiry)),
+                .string(String(Self.milliseconds(clock.now()))),
+                .string(ownerSetKeyPrefix),
+                .string(plainOwnerSetKeyPrefix),
+                .string(key.hex),
+            ]
         )
         guard case .integer = reply else { throw unexpectedReply(reply, command: "EVALSHA") }
     }
@@ -260,7 +274,7 @@ public final class RedisStore: SessionStore {
         let reply = try await evaluate(
             .delete,
             keys: [redisKey(key)],
-            arguments: [.string(ownerSetKeyPrefix), .string(key.hex)]
+            arguments: [.string(ownerSetKeyPrefix), .string(key.hex), .string(plainOwnerSetKeyPrefix)]
         )
         guard case .integer = reply else { throw unexpectedReply(reply, command: "EVALSHA") }
     }

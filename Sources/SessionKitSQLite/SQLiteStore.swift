@@ -393,9 +393,9 @@ extension SQLiteStore {
         let delete: String
         /// Binds: now, batch size.
         let sweep: String
-        /// Binds: owner, now.
+        /// Binds: owner, the id to start after (`""` for the first page), page size.
         let ownerSessions: String
-        /// Binds: owner, the id to keep (or `NULL`).
+        /// Binds: owner, the id to keep (or `NULL`), the most rows to delete.
         let deleteOwnerSessions: String
 
         init(table: String) {
@@ -428,13 +428,21 @@ extension SQLiteStore {
                 RETURNING 1
                 """
             // Both use the partial owner index: `owner = ?1` implies `owner IS NOT NULL`.
+            // The table is WITHOUT ROWID, so the owner index holds (owner, id) in
+            // order: `owner = ? AND id > ? ORDER BY id LIMIT ?` reads at most LIMIT
+            // index entries after one seek. Expired rows are returned too (and left
+            // out by the caller), so that a page never walks past many of them.
             ownerSessions = """
                 SELECT id, data, version, expires_at, CAST(owner AS BLOB) AS owner FROM \(table)
-                WHERE owner = ?1 AND expires_at > ?2
+                WHERE owner = ?1 AND id > ?2 ORDER BY id LIMIT ?3
                 """
             // `IS NOT` keeps every row when the id to keep is NULL. Expired rows of the
             // owner go too; the caller counts only the live ones.
-            deleteOwnerSessions = "DELETE FROM \(table) WHERE owner = ?1 AND id IS NOT ?2 RETURNING expires_at"
+            deleteOwnerSessions = """
+                DELETE FROM \(table) WHERE id IN (
+                    SELECT id FROM \(table) WHERE owner = ?1 AND id IS NOT ?2 ORDER BY id LIMIT ?3
+                ) RETURNING expires_at
+                """
         }
     }
 }

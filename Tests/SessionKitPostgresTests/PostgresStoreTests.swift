@@ -46,7 +46,7 @@ struct PostgresStoreTests {
             var definitions: [String] = []
             for try await definition in indexes.decode(String.self) { definitions.append(definition) }
             #expect(definitions.contains { $0.hasSuffix("USING btree (expires_at)") }, "indexes: \(definitions)")
-            #expect(definitions.contains { $0.hasSuffix("USING btree (owner) WHERE (owner IS NOT NULL)") }, "indexes: \(definitions)")
+            #expect(definitions.contains { $0.hasSuffix("USING btree (owner, id) WHERE (owner IS NOT NULL)") }, "indexes: \(definitions)")
         }
     }
 

@@ -26,8 +26,8 @@ extension RedisStoreTests {
         }
 
         private func members(_ store: RedisStore, of owner: String) async throws -> Set<String> {
-            let reply = try await store.send(RESPCommand("SMEMBERS", ownerSet(store, owner)))
-            guard case .array(let values) = reply else { throw TestFailure("SMEMBERS answered \(reply)") }
+            let reply = try await store.send(RESPCommand("ZRANGE", ownerSet(store, owner), .string("0"), .string("-1")))
+            guard case .array(let values) = reply else { throw TestFailure("ZRANGE answered \(reply)") }
             return Set(values.compactMap(\.string))
         }
 
@@ -49,7 +49,7 @@ extension RedisStoreTests {
             #expect(fields["i"] == digest)
             #expect(try await store.load(record.key)?.record.owner == owner)
             #expect(try await members(store, of: owner) == [record.key.hex])
-            let setKey = store.configuration.keyPrefix + "owner:" + digest
+            let setKey = store.configuration.keyPrefix + "owners:" + digest
             #expect(try await store.send(RESPCommand("EXISTS", .string(setKey))) == .integer(1))
             await store.shutdown()
         }
@@ -143,11 +143,11 @@ extension RedisStoreTests {
             let bobs = owned(bob)
             _ = try await store.save(bobs, expecting: nil)
             // A stale member, as a lost update could leave, must not let Alice reach Bob's session.
-            _ = try await store.send(RESPCommand("SADD", ownerSet(store, alice), .string(bobs.key.hex)))
+            _ = try await store.send(RESPCommand("ZADD", ownerSet(store, alice), .string("0"), .string(bobs.key.hex)))
 
             #expect(try await store.deleteSessions(of: alice, except: nil) == 0)
             #expect(try await store.load(bobs.key) != nil, "deleting Alice's sessions deleted Bob's")
-            _ = try await store.send(RESPCommand("SADD", ownerSet(store, alice), .string(bobs.key.hex)))
+            _ = try await store.send(RESPCommand("ZADD", ownerSet(store, alice), .string("0"), .string(bobs.key.hex)))
             #expect(try await store.sessions(of: alice).isEmpty)
             #expect(try await members(store, of: alice).isEmpty)
             #expect(try await store.sessions(of: bob).map(\.record.key) == [bobs.key])
@@ -158,18 +158,91 @@ extension RedisStoreTests {
             let store = try RedisStore.forTesting()
             let owner = "owner-\(UUID().uuidString)"
             let dead = (0..<1_500).map { _ in SessionToken.generate().key.hex }
-            _ = try await store.send(RESPCommand("SADD", [ownerSet(store, owner)] + dead.map { .string($0) }))
+            _ = try await store.send(RESPCommand("ZADD", [ownerSet(store, owner)] + dead.flatMap { [.string("0"), .string($0)] }))
 
             let record = owned(owner)
             _ = try await store.save(record, expecting: nil)
-            guard case .integer(let count) = try await store.send(RESPCommand("SCARD", ownerSet(store, owner))) else {
-                throw TestFailure("SCARD did not answer with an integer")
+            guard case .integer(let count) = try await store.send(RESPCommand("ZCARD", ownerSet(store, owner))) else {
+                throw TestFailure("ZCARD did not answer with an integer")
             }
             // 20 random members are checked; only the new one among them is live.
             #expect((1_481...1_482).contains(count))
             #expect(try await store.sessions(of: owner).map(\.record.key) == [record.key])
             #expect(try await members(store, of: owner) == [record.key.hex])
             await store.shutdown()
+        }
+
+        /// An owner set written before paging (a plain set) is moved into the
+        /// sorted set a page at a time: listing and revoking miss none of its sessions.
+        @Test func plainOwnerSetOfBeforePagingIsDrainedWithoutMissingASession() async throws {
+            let store = try RedisStore.forTesting()
+            let owner = "owner-\(UUID().uuidString)"
+            let records = (0..<25).map { _ in owned(owner) }
+            for record in records { _ = try await store.save(record, expecting: nil) }
+            // Rebuild the index as an older store kept it: a plain set under `owner:`.
+            let plain = RESPCommand.Argument.string(store.plainOwnerSetKeyPrefix + RedisStore.ownerDigest(owner))
+            _ = try await store.send(RESPCommand("DEL", ownerSet(store, owner)))
+            _ = try await store.send(RESPCommand("SADD", [plain] + records.map { .string($0.key.hex) }))
+            _ = try await store.send(RESPCommand("PEXPIRE", plain, .string("600000")))
+
+            var seen: Set<SessionKey> = []
+            var cursor: SessionOwnerCursor?
+            var pages = 0
+            repeat {
+                let page = try await store.sessions(of: owner, limit: 4, cursor: cursor)
+                #expect(page.sessions.count <= 4)
+                seen.formUnion(page.sessions.map(\.record.key))
+                cursor = page.nextCursor
+                pages += 1
+            } while cursor != nil && pages < 100
+            #expect(seen == Set(records.map(\.key)))
+            #expect(try await store.send(RESPCommand("EXISTS", plain)) == .integer(0))
+            #expect(try await members(store, of: owner).count == 25)
+
+            _ = try await store.send(RESPCommand("DEL", ownerSet(store, owner)))
+            _ = try await store.send(RESPCommand("SADD", [plain] + records.map { .string($0.key.hex) }))
+            #expect(try await store.deleteSessions(of: owner, except: nil) == 25)
+            for record in records { #expect(try await store.load(record.key) == nil) }
+            await store.shutdown()
+        }
+
+        /// A page reads a bounded slice of a large owner set: with 5,000 members
+        /// it answers 10 sessions and Redis's own statistics show no command that
+        /// reads the whole set (`SMEMBERS`) ran.
+        @Test func pageOfAHugeOwnerSetReadsOnlyThePage() async throws {
+            let store = try RedisStore.forTesting()
+            let owner = "owner-\(UUID().uuidString)"
+            let records = (0..<30).map { _ in owned(owner) }
+            for record in records { _ = try await store.save(record, expecting: nil) }
+            // 5,000 members whose records are gone, sorting after the live ones
+            // (except the few live keys that start with "f" too).
+            let dead = (0..<5_000).map { number in
+                let digits = String(number, radix: 16)
+                return "f" + String(repeating: "0", count: 63 - digits.count) + digits
+            }
+            _ = try await store.send(RESPCommand("ZADD", [ownerSet(store, owner)] + dead.flatMap { [.string("0"), .string($0)] }))
+            let before = try await commandCalls(store, "smembers")
+            let page = try await store.sessions(of: owner, limit: 10, cursor: nil)
+            #expect(page.sessions.count == 10)
+            #expect(page.nextCursor != nil)
+            let revoked = try await store.deleteSessions(of: owner, except: nil, limit: 10)
+            #expect(revoked.deleted == 10 && revoked.hasMore)
+            #expect(try await commandCalls(store, "smembers") == before, "a page ran SMEMBERS over the whole owner set")
+            guard case .integer(let left) = try await store.send(RESPCommand("ZCARD", ownerSet(store, owner))) else {
+                throw TestFailure("ZCARD did not answer with an integer")
+            }
+            #expect(left == 5_020, "one bounded call removed \(5_030 - left) members, expected 10")
+            await store.shutdown()
+        }
+
+        /// How many times Redis ran `command` since it started (scripts' calls included).
+        private func commandCalls(_ store: RedisStore, _ command: String) async throws -> Int {
+            let reply = try await store.send(RESPCommand("INFO", .string("commandstats")))
+            let text = reply.string ?? ""
+            guard let line = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("cmdstat_\(command):") }),
+                let calls = line.split(separator: ",").first?.split(separator: "=").last, let count = Int(calls)
+            else { return 0 }
+            return count
         }
     }
 }

@@ -95,20 +95,22 @@ extension SQLiteStoreTests {
             }
         }
 
-        @Test func ownerQueriesUseTheOwnerIndex() async throws {
+        @Test func ownerQueriesUseTheOwnerIndexInIdOrder() async throws {
             try await withTemporaryDatabase { database in
                 try await using(try await SQLiteStore(path: database.path)) { _ in }
                 let statements = SQLiteStore.Statements(table: "sessionkit_sessions")
                 try await withRawConnection(database.path) { connection in
                     let queries: [(String, [SQLiteData])] = [
-                        (statements.ownerSessions, [.text("alice"), .integer(0)]),
-                        (statements.deleteOwnerSessions, [.text("alice"), .null]),
+                        (statements.ownerSessions, [.text("alice"), .text(""), .integer(100)]),
+                        (statements.deleteOwnerSessions, [.text("alice"), .null, .integer(100)]),
                     ]
                     for (sql, binds) in queries {
                         let plan = try await connection.query("EXPLAIN QUERY PLAN " + sql, binds)
                         let details = plan.compactMap { $0.column("detail")?.string }.joined(separator: "; ")
                         #expect(details.contains("INDEX sessionkit_sessions_owner"), "plan: \(details)")
                         #expect(!details.hasPrefix("SCAN"), "plan: \(details)")
+                        // A page reads the index in id order and stops at the limit: no sort of all the owner's rows.
+                        #expect(!details.contains("TEMP B-TREE"), "plan: \(details)")
                     }
                 }
             }

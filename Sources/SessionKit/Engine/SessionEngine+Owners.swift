@@ -1,6 +1,8 @@
 public import Crypto
 public import Foundation
+import Logging
 import Metrics
+import Synchronization
 
 /// Which client details a new session records, for an owner's session list.
 ///
@@ -61,8 +63,24 @@ public struct SessionSummary: Sendable, Hashable {
     public var ipAddress: String?
 }
 
+/// One page of an owner's sessions, from ``SessionEngine/sessions(of:current:limit:cursor:)``.
+public struct SessionSummaryPage: Sendable, Hashable {
+    /// The page's live sessions, newest first within the page.
+    public var sessions: [SessionSummary]
+    /// Where the next page starts; `nil` after the last page.
+    public var nextCursor: SessionOwnerCursor?
+}
+
 extension SessionEngine {
-    /// The live sessions of `owner`, newest first; one store round trip or a bounded few.
+    /// How many sessions each owner-index store call reads or deletes.
+    static let ownerPageSize = 100
+
+    /// The live sessions of `owner`, newest first, read page by page.
+    ///
+    /// - Warning: O(sessions of the owner): every page is read before the list is
+    ///   sorted. With ``Configuration/maximumSessionsPerOwner`` (default 100) that
+    ///   is one or two store calls; without it, use
+    ///   ``sessions(of:current:limit:cursor:)``.
     ///
     /// - Parameters:
     ///   - owner: The owner id given to ``RequestSession/regenerate(owner:)``.
@@ -71,12 +89,42 @@ extension SessionEngine {
     ///   (code ``SessionStoreError/Code/unsupported``; the cookie store has none,
     ///   see ``CookieStore``).
     public func sessions(of owner: String, current: RequestSession? = nil) async throws -> [SessionSummary] {
+        var summaries: [SessionSummary] = []
+        var cursor: SessionOwnerCursor?
+        repeat {
+            let page = try await sessions(of: owner, current: current, limit: Self.ownerPageSize, cursor: cursor)
+            summaries += page.sessions
+            cursor = page.nextCursor
+        } while cursor != nil
+        return summaries.sorted { ($0.lastSeenAt, $0.handle) > ($1.lastSeenAt, $1.handle) }
+    }
+
+    /// One page of the live sessions of `owner`: one store call, bounded by `limit`.
+    ///
+    /// Start with `cursor: nil` and pass each page's ``SessionSummaryPage/nextCursor``
+    /// until it is `nil`; every session live throughout is listed exactly once. A
+    /// page may hold fewer than `limit` sessions, even none, before the last.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner id given to ``RequestSession/regenerate(owner:)``.
+    ///   - current: The asking request's session, marked ``SessionSummary/isCurrent``.
+    ///   - limit: The most sessions on the page (the built-in stores allow at
+    ///     most ``SessionOwnerPage/maximumLimit``).
+    ///   - cursor: `nil` for the first page, else the previous page's cursor.
+    /// - Returns: The page, newest first, and the next page's cursor.
+    /// - Throws: ``SessionStoreError`` when the store fails or has no owner index.
+    public func sessions(
+        of owner: String,
+        current: RequestSession? = nil,
+        limit: Int,
+        cursor: SessionOwnerCursor?
+    ) async throws -> SessionSummaryPage {
         let index = try ownerIndex()
         let now = clock.now()
-        let records = try await perform(.list) { try await index.sessions(of: owner) }
+        let page = try await perform(.list) { try await index.sessions(of: owner, limit: limit, cursor: cursor) }
         let currentKey = current?.currentKey
         var summaries: [SessionSummary] = []
-        for stored in records where stored.record.expiresAt > now {
+        for stored in page.sessions where stored.record.expiresAt > now {
             // The payload is the source of truth: a record re-bound elsewhere is not listed.
             guard let payload = decodedRecords.decode(stored.record.data, stored.record.key), payload.owner == owner else { continue }
             let createdAt = Date(timeIntervalSince1970: payload.createdAt)
@@ -96,12 +144,14 @@ extension SessionEngine {
                 )
             )
         }
-        return summaries.sorted { ($0.lastSeenAt, $0.handle) > ($1.lastSeenAt, $1.handle) }
+        summaries.sort { ($0.lastSeenAt, $0.handle) > ($1.lastSeenAt, $1.handle) }
+        return SessionSummaryPage(sessions: summaries, nextCursor: page.nextCursor)
     }
 
     /// Revokes one session of `owner` by its handle; the device is signed out at its next request.
     ///
-    /// A handle of another owner's session, an unknown or an expired one revokes nothing.
+    /// A handle of another owner's session, an unknown or an expired one revokes
+    /// nothing. The owner's index is read page by page until the handle is found.
     ///
     /// - Parameters:
     ///   - handle: A ``SessionSummary/handle``.
@@ -111,15 +161,25 @@ extension SessionEngine {
     @discardableResult
     public func revokeSession(handle: String, of owner: String) async throws -> Bool {
         let index = try ownerIndex()
-        let records = try await perform(.list) { try await index.sessions(of: owner) }
-        guard let target = records.first(where: { Self.handle(for: $0.record.key) == handle }) else { return false }
-        try await deleteRecord(target.record.key)
-        metrics.deleted.increment()
-        return true
+        var cursor: SessionOwnerCursor?
+        repeat {
+            let page = try await perform(.list) { try await index.sessions(of: owner, limit: Self.ownerPageSize, cursor: cursor) }
+            if let target = page.sessions.first(where: { Self.handle(for: $0.record.key) == handle }) {
+                try await deleteRecord(target.record.key)
+                metrics.deleted.increment()
+                return true
+            }
+            cursor = page.nextCursor
+        } while cursor != nil
+        return false
     }
 
     /// Revokes every session of `owner` except `current` ("sign out everywhere else"),
     /// or all of them when `current` is `nil` (after a password change).
+    ///
+    /// The store deletes at most 100 sessions per call, and the engine calls it
+    /// again until none remains, so other users' requests are never held up
+    /// behind one owner's many sessions.
     ///
     /// - Parameters:
     ///   - owner: The owner id.
@@ -130,9 +190,62 @@ extension SessionEngine {
     public func revokeSessions(of owner: String, except current: RequestSession? = nil) async throws -> Int {
         let index = try ownerIndex()
         let keep = current?.currentKey
-        let revoked = try await perform(.deleteOwner) { try await index.deleteSessions(of: owner, except: keep) }
-        metrics.deleted.increment(by: revoked)
-        return revoked
+        var revoked = 0
+        while true {
+            let step = try await perform(.deleteOwner) {
+                try await index.deleteSessions(of: owner, except: keep, limit: Self.ownerPageSize)
+            }
+            metrics.deleted.increment(by: step.deleted)
+            revoked += step.deleted
+            if !step.hasMore { return revoked }
+        }
+    }
+
+    /// The owner a request signs in as, if it called ``RequestSession/regenerate(owner:)``;
+    /// read before the commit, for ``endSessionsBeyondOwnerLimit(after:result:)``.
+    func ownerLogin(_ session: RequestSession) -> String? {
+        guard configuration.maximumSessionsPerOwner != nil else { return nil }
+        return session.state.withLock { $0.isRegenerated && !$0.isInvalidated ? $0.payload.owner : nil }
+    }
+
+    /// Ends the least recently used sessions of the owner who just signed in,
+    /// beyond ``Configuration/maximumSessionsPerOwner``.
+    ///
+    /// The owner's index is read page by page (bounded store calls; O(limit) in
+    /// all while the limit holds); the sessions with the earliest expiry — last
+    /// activity plus the idle timeout — are deleted, never the new one. A store
+    /// failure here is logged and leaves the login as it was: the next login
+    /// ends the surplus.
+    func endSessionsBeyondOwnerLimit(after owner: String?, result: SessionCommitResult) async {
+        guard let owner, let maximum = configuration.maximumSessionsPerOwner, let newKey = result.token?.key,
+            result.action == .regenerated || result.action == .created,
+            case .server(let store) = backend, let index = store as? any SessionOwnerIndex
+        else { return }
+        do {
+            var others: [(expiresAt: Date, key: SessionKey)] = []
+            var cursor: SessionOwnerCursor?
+            repeat {
+                let page = try await perform(.list) {
+                    try await index.sessions(of: owner, limit: Self.ownerPageSize, cursor: cursor)
+                }
+                for stored in page.sessions where stored.record.key != newKey {
+                    others.append((stored.record.expiresAt, stored.record.key))
+                }
+                cursor = page.nextCursor
+            } while cursor != nil
+            let surplus = others.count + 1 - maximum
+            guard surplus > 0 else { return }
+            others.sort { ($0.expiresAt, $0.key.hex) < ($1.expiresAt, $1.key.hex) }
+            for victim in others.prefix(surplus) {
+                try await deleteRecord(victim.key)
+                metrics.deleted.increment()
+            }
+        } catch {
+            logger.warning(
+                "could not end an owner's sessions beyond maximumSessionsPerOwner; the next login retries",
+                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.error": "\(error)"]
+            )
+        }
     }
 
     /// The opaque handle of a session: 16 bytes of a SHA-256 over its key, base64url.

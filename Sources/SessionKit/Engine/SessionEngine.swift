@@ -105,6 +105,16 @@ public struct SessionEngine: Sendable {
         /// See ``SessionPayloadEncryption``. Not used with the ``CookieStore``,
         /// whose cookies are always sealed: setting both is refused at start-up.
         public var payloadEncryption: SessionPayloadEncryption? = nil
+        /// The most sessions one owner keeps. At login (the commit of
+        /// ``RequestSession/regenerate(owner:)``) the owner's least recently used
+        /// sessions beyond it are ended, so listing or revoking an owner's sessions
+        /// stays a bounded amount of work. `nil`: no limit. Default 100 — more
+        /// devices and browsers than a person uses, and one page of the owner index.
+        ///
+        /// - Warning: With `nil`, a client that signs in again and again without
+        ///   keeping its cookie (a script) grows the owner's sessions until they
+        ///   expire, and every listing and revocation of that owner with them.
+        public var maximumSessionsPerOwner: Int? = 100
 
         /// Creates a configuration.
         ///
@@ -153,6 +163,9 @@ public struct SessionEngine: Sendable {
                     setting: "maximumSessionSize",
                     reason: "must be at least 1,024 bytes (a session with its CSRF secret and client details takes a few hundred), got \(maximumSessionSize)"
                 )
+            }
+            if let maximumSessionsPerOwner, maximumSessionsPerOwner < 1 {
+                throw SessionConfigurationError(setting: "maximumSessionsPerOwner", reason: "must be at least 1, or nil for no limit")
             }
             guard maximumInFlightStoreOperations >= 1 else {
                 throw SessionConfigurationError(setting: "maximumInFlightStoreOperations", reason: "must be at least 1")
@@ -384,7 +397,9 @@ public struct SessionEngine: Sendable {
     /// - Throws: ``SessionStoreError`` when the store fails or concurrent
     ///   writers keep winning past ``Configuration/maximumConflictRetries``.
     public func commit(_ session: RequestSession) async throws -> SessionCommitResult {
+        let login = ownerLogin(session)
         var result = try await commitChanges(session)
+        await endSessionsBeyondOwnerLimit(after: login, result: result)
         // A response that read a stored session, or sets its cookie, depends on who asked.
         result.isPrivate = configuration.marksResponsesPrivate && (session.isLoaded || !result.setCookies.isEmpty)
         return result

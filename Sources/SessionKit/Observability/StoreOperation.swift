@@ -10,9 +10,9 @@ enum StoreOperation: String, CaseIterable, Sendable {
     case touch
     /// ``SessionStore/delete(_:)``.
     case delete
-    /// ``SessionOwnerIndex/sessions(of:)``.
+    /// ``SessionOwnerIndex/sessions(of:limit:cursor:)``: one page.
     case list
-    /// ``SessionOwnerIndex/deleteSessions(of:except:)``.
+    /// ``SessionOwnerIndex/deleteSessions(of:except:limit:)``: one page.
     case deleteOwner = "delete-owner"
     /// The ``CookieStore``'s owner-epoch lookup.
     case ownerEpoch = "owner-epoch"

@@ -62,9 +62,12 @@ public import Logging
 ///   previous owner's index when the owner changed.
 /// - ``touch(_:expiresAt:)``: one read, one write and a rename; ``delete(_:)``:
 ///   one read, an unlink and, for an owned session, a rewrite of its index.
-/// - ``sessions(of:)``: one read of a small index file plus one read per session
-///   of the owner; ``deleteSessions(of:except:)``: the same plus an unlink per
-///   session and one rewrite of the index.
+/// - ``sessions(of:limit:cursor:)``: one sequential read of the owner's index
+///   file (65 bytes per key) plus at most `limit` session file reads;
+///   ``deleteSessions(of:except:limit:)``: the same plus at most `limit` unlinks
+///   and one rewrite of the index. ``sessions(of:)`` and
+///   ``deleteSessions(of:except:)`` repeat them page by page: O(sessions of the
+///   owner) file operations in all.
 /// - ``sweepExpired()``: one read per session file and per index file, plus the
 ///   removals.
 ///
@@ -370,22 +373,43 @@ public final class FileStore: SessionOwnerIndex {
         }
     }
 
-    /// The live records saved with `owner`, in no particular order.
+    /// The live records saved with `owner`, in no particular order, page by page.
     ///
-    /// Reads the owner's index file, then each listed session file: one small
-    /// read plus one per session of the owner. Listed keys whose file is
-    /// missing, expired, unreadable or names another owner are pruned from the index.
+    /// - Warning: O(sessions of the owner); see ``sessions(of:limit:cursor:)``
+    ///   for the work of each page.
     ///
     /// - Parameter owner: The owner id.
     /// - Returns: The owner's live records, with their versions.
     /// - Throws: ``SessionStoreError`` with code ``SessionStoreError/Code/unavailable``
     ///   when the index or a session file cannot be read for any reason other than not existing.
     public func sessions(of owner: String) async throws -> [StoredSession] {
+        try await allSessions(of: owner)
+    }
+
+    /// One page of the live records saved with `owner`, in key order.
+    ///
+    /// Reads the owner's index file (65 bytes per key of the owner, one
+    /// sequential read), then at most `limit` session files: the keys after the
+    /// cursor in hex order. Listed keys whose file is missing, expired, unreadable
+    /// or names another owner are pruned from the index.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner id.
+    ///   - limit: The most session files to read, clamped to 1 to ``SessionOwnerPage/maximumLimit``.
+    ///   - cursor: `nil`, or the previous page's cursor (the last key's hex).
+    /// - Returns: The page.
+    /// - Throws: ``SessionStoreError`` with code ``SessionStoreError/Code/unavailable``
+    ///   when the index or a session file cannot be read for any reason other than not existing.
+    public func sessions(of owner: String, limit: Int, cursor: SessionOwnerCursor?) async throws -> SessionOwnerPage {
         let hash = Self.ownerHash(owner)
         let now = clock.now()
+        let limit = SessionOwnerPage.clamped(limit)
+        let after = cursor?.rawValue ?? ""
+        let following = try indexedKeys(ownerHash: hash).filter { $0.hex > after }
+        let page = following.count > limit ? Array(following.sorted { $0.hex < $1.hex }.prefix(limit)) : following
         var live: [StoredSession] = []
         var stale: Set<SessionKey> = []
-        for key in try indexedKeys(ownerHash: hash) {
+        for key in page {
             if case .record(let stored) = try readFile(at: path(for: key)),
                 stored.owner == owner,
                 Self.isLive(stored.expiresAt, now: now)
@@ -396,16 +420,14 @@ public final class FileStore: SessionOwnerIndex {
             }
         }
         if !stale.isEmpty { pruneIndexLoggingFailure(ownerHash: hash, candidates: stale) }
-        return live
+        let next = following.count > limit ? page.map(\.hex).max().map(SessionOwnerCursor.init) : nil
+        return SessionOwnerPage(sessions: live, nextCursor: next)
     }
 
-    /// Removes every record saved with `owner` except the one under `key`.
+    /// Removes every record saved with `owner` except the one under `key`, page by page.
     ///
-    /// Reads the owner's index file, then removes each listed session file that
-    /// still names the owner, under that session's lock as ``delete(_:)`` does,
-    /// and finally rewrites the index: one small read, one read and one unlink
-    /// per session of the owner, and one rewrite. Sessions saved with the owner
-    /// after the index was read are kept.
+    /// - Warning: O(sessions of the owner); see ``deleteSessions(of:except:limit:)``
+    ///   for the work of each step.
     ///
     /// - Parameters:
     ///   - owner: The owner id.
@@ -417,21 +439,46 @@ public final class FileStore: SessionOwnerIndex {
     ///   sessions removed before the failure stay removed.
     @discardableResult
     public func deleteSessions(of owner: String, except key: SessionKey?) async throws -> Int {
+        try await deleteAllSessions(of: owner, except: key)
+    }
+
+    /// Removes at most `limit` records saved with `owner`, except the one under `key`.
+    ///
+    /// Reads the owner's index file, then removes at most `limit` listed session
+    /// files that still name the owner, under each session's lock as
+    /// ``delete(_:)`` does, and rewrites the index without them: one read and
+    /// one rewrite of the index (65 bytes per key) and at most `limit` session
+    /// files read and unlinked. Sessions saved with the owner after the index was
+    /// read are kept.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner id.
+    ///   - key: The record to keep, or `nil`.
+    ///   - limit: The most session files to remove, clamped to 1 to ``SessionOwnerPage/maximumLimit``.
+    /// - Returns: How many live records were removed (expired ones are removed
+    ///   too, but not counted), and whether the index lists others.
+    /// - Throws: ``SessionStoreError`` with code ``SessionStoreError/Code/unavailable``
+    ///   when the index or a session file cannot be read or removed; the
+    ///   sessions removed before the failure stay removed.
+    public func deleteSessions(of owner: String, except key: SessionKey?, limit: Int) async throws -> SessionOwnerDeletion {
         let hash = Self.ownerHash(owner)
         let now = clock.now()
+        let limit = SessionOwnerPage.clamped(limit)
+        let listed = try indexedKeys(ownerHash: hash).filter { $0 != key }
         var deleted = 0
         var removed: Set<SessionKey> = []
-        for listed in try indexedKeys(ownerHash: hash) where listed != key {
-            let target = path(for: listed)
-            try withLock(for: listed) {
+        for candidate in listed.prefix(limit) {
+            let target = path(for: candidate)
+            try withLock(for: candidate) {
                 guard case .record(let stored) = try readFile(at: target), stored.owner == owner else { return }
                 try removeFile(target)
                 if Self.isLive(stored.expiresAt, now: now) { deleted += 1 }
             }
-            removed.insert(listed)
+            removed.insert(candidate)
         }
-        if !removed.isEmpty { pruneIndexLoggingFailure(ownerHash: hash, candidates: removed) }
-        return deleted
+        // Thrown, not logged: a caller repeating while `hasMore` must not meet the same keys again.
+        if !removed.isEmpty { try pruneIndex(ownerHash: hash, candidates: removed) }
+        return SessionOwnerDeletion(deleted: deleted, hasMore: listed.count > limit)
     }
 
     /// Removes expired and unreadable session files, and temporary files left by

@@ -30,14 +30,21 @@ import Synchronization
 ///   records, which keeps the amortised cost O(log n) and the heap at most about
 ///   twice the number of records.
 /// - Eviction and ``sweepExpired()``: O(log n) per removed record.
-/// - ``sessions(of:)`` and ``deleteSessions(of:except:)``: O(k) for an owner
-///   with `k` records; a save that changes a record's owner adds O(1).
+/// - ``sessions(of:limit:cursor:)``: O(log k + limit) for an owner with `k`
+///   records (the owner's keys are kept in the order they joined, so a page is a
+///   binary search and a short scan, at most `2 × limit` index entries, under
+///   the lock); ``deleteSessions(of:except:limit:)``: O(limit). ``sessions(of:)``
+///   and ``deleteSessions(of:except:)`` page through them: O(k) in all, with
+///   the lock released between pages. A save that changes a record's owner adds
+///   O(1) amortised (a removed key leaves a mark that a rebuild of the owner's
+///   list, O(k), clears once marks outnumber live keys).
 ///
 /// Each record costs at most about 310 bytes beyond its data, usually less: a
 /// 72-byte dictionary slot (the key key into 32 bytes, the data's array
 /// reference, expiry, version and owner) at 37% to 75% occupancy, the data
 /// array's 32-byte header, and one or two 40-byte heap entries. A record with
-/// an owner adds its key to the owner's set, at most about 90 bytes more; each
+/// an owner adds its key to the owner's index, at most about 170 bytes more
+/// (a dictionary slot and one or two 40-byte list entries); each
 /// owner's id is kept once (records of one owner share its storage) plus one
 /// dictionary slot and set header per owner.
 ///
@@ -232,20 +239,42 @@ public final class MemoryStore: SessionOwnerIndex {
         }
     }
 
-    /// The live records saved with `owner`, in no particular order.
+    /// The live records saved with `owner`, in no particular order, read page by page.
     ///
-    /// Expired records of the owner found on the way are removed.
+    /// - Warning: O(k) for `k` records of the owner; each page holds the lock for
+    ///   O(log k + 100). Prefer ``sessions(of:limit:cursor:)``.
     ///
     /// - Parameter owner: The owner id.
-    /// - Returns: The owner's live records and their versions; O(k) for `k` records of the owner.
+    /// - Returns: The owner's live records and their versions.
     public func sessions(of owner: String) async throws -> [StoredSession] {
+        try await allSessions(of: owner)
+    }
+
+    /// One page of the live records saved with `owner`, in the order they joined the owner.
+    ///
+    /// Visits at most `2 × limit` entries of the owner's index under the lock
+    /// (O(log k + limit) for `k` records of the owner); expired records found on
+    /// the way are removed.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner id.
+    ///   - limit: The most records to return, clamped to 1 to ``SessionOwnerPage/maximumLimit``.
+    ///   - cursor: `nil`, or the previous page's cursor.
+    /// - Returns: The page; its cursor is a position in the owner's index.
+    public func sessions(of owner: String, limit: Int, cursor: SessionOwnerCursor?) async throws -> SessionOwnerPage {
         let now = clock.now().timeIntervalSinceReferenceDate
-        return withStateRecordingSize { state -> [StoredSession] in
-            guard let keys = state.owners[owner] else { return [] }
+        let limit = SessionOwnerPage.clamped(limit)
+        // A cursor this store did not make starts from the beginning rather than skipping sessions.
+        let after = cursor.flatMap { UInt64($0.rawValue) }
+        return withStateRecordingSize { state -> SessionOwnerPage in
+            // No copy of the owner's keys outlives this line, so removing from them below copies nothing.
+            guard let found = state.owners[owner]?.page(after: after, limit: limit, maximumVisits: 2 * limit) else {
+                return SessionOwnerPage(sessions: [], nextCursor: nil)
+            }
+            let (visited, next) = found
             var live: [StoredSession] = []
-            live.reserveCapacity(keys.count)
             var expired: [SessionKey] = []
-            for key in keys {
+            for key in visited {
                 guard let entry = state.entries[key] else { continue }
                 if entry.expiresAt > now {
                     live.append(entry.stored(under: key))
@@ -257,29 +286,49 @@ public final class MemoryStore: SessionOwnerIndex {
                 for key in expired { state.remove(key) }
                 state.compactIfNeeded()
             }
-            return live
+            return SessionOwnerPage(sessions: live, nextCursor: next.map { SessionOwnerCursor(String($0)) })
         }
     }
 
-    /// Removes every record saved with `owner` except the one under `key`.
+    /// Removes every record saved with `owner` except the one under `key`, page by page.
+    ///
+    /// - Warning: O(k) for `k` records of the owner; each step holds the lock for
+    ///   O(100). Prefer ``deleteSessions(of:except:limit:)``.
     ///
     /// - Parameters:
     ///   - owner: The owner id.
     ///   - key: The record to keep, or `nil` to remove them all.
     /// - Returns: How many live records were removed (expired ones are removed
-    ///   too, but not counted); O(k) for `k` records of the owner.
+    ///   too, but not counted).
     @discardableResult
     public func deleteSessions(of owner: String, except key: SessionKey?) async throws -> Int {
+        try await deleteAllSessions(of: owner, except: key)
+    }
+
+    /// Removes at most `limit` records saved with `owner`, except the one under `key`; O(limit).
+    ///
+    /// - Parameters:
+    ///   - owner: The owner id.
+    ///   - key: The record to keep, or `nil`.
+    ///   - limit: The most records to remove, clamped to 1 to ``SessionOwnerPage/maximumLimit``.
+    /// - Returns: How many live records were removed (expired ones are removed
+    ///   too, but not counted), and whether the owner has others left.
+    public func deleteSessions(of owner: String, except key: SessionKey?, limit: Int) async throws -> SessionOwnerDeletion {
         let now = clock.now().timeIntervalSinceReferenceDate
+        let limit = SessionOwnerPage.clamped(limit)
         let kept = key
-        return withStateRecordingSize { state -> Int in
-            guard let keys = state.owners[owner] else { return 0 }
+        return withStateRecordingSize { state -> SessionOwnerDeletion in
+            guard let candidates = state.owners[owner]?.someKeys(limit + 1) else {
+                return SessionOwnerDeletion(deleted: 0, hasMore: false)
+            }
             var deleted = 0
-            for key in keys where key != kept {
+            for key in candidates.prefix(limit + (candidates.contains { $0 == kept } ? 1 : 0)) where key != kept {
                 if let entry = state.remove(key), entry.expiresAt > now { deleted += 1 }
             }
             state.compactIfNeeded()
-            return deleted
+            let left = state.owners[owner]
+            let hasMore = (left?.count ?? 0) > (kept.map { left?.contains($0) == true ? 1 : 0 } ?? 0)
+            return SessionOwnerDeletion(deleted: deleted, hasMore: hasMore)
         }
     }
 
@@ -354,8 +403,10 @@ private struct State {
     /// record plus stale ones left behind by updates, touches and removals.
     var heap: [HeapEntry] = []
     /// The keys of the records saved with each owner. A key is in exactly the
-    /// set of its entry's ``Entry/owner``; owners without records have no set.
-    var owners: [String: Set<SessionKey>] = [:]
+    /// index of its entry's ``Entry/owner``; owners without records have none.
+    var owners: [String: OwnerKeys] = [:]
+    /// The position the next key to join an owner's index gets; never reused.
+    var nextOwnerPosition: UInt64 = 0
 
     /// Removes a record and takes it out of its owner's set.
     ///
@@ -372,11 +423,14 @@ private struct State {
     /// - Returns: The owner id to keep in the entry: the set's own key when the
     ///   owner already has one, so the owner's records share one string.
     mutating func index(_ key: SessionKey, under owner: String) -> String {
+        nextOwnerPosition += 1
         guard let index = owners.index(forKey: owner) else {
-            owners[owner] = [key]
+            var keys = OwnerKeys()
+            keys.insert(key, at: nextOwnerPosition)
+            owners[owner] = keys
             return owner
         }
-        owners.values[index].insert(key)
+        owners.values[index].insert(key, at: nextOwnerPosition)
         return owners.keys[index]
     }
 
@@ -465,5 +519,63 @@ private struct State {
             heap.swapAt(parent, smallest)
             parent = smallest
         }
+    }
+}
+
+/// The keys of one owner's records, in the order they joined, so that a page
+/// starts with a binary search instead of a walk over every key.
+///
+/// Each key has a position from a store-wide counter, so positions only grow
+/// and ``list`` stays sorted by appending. A removed key leaves its entry in
+/// ``list`` (``positions`` no longer names it); the list is rebuilt without such
+/// entries once they outnumber the live keys, O(k) for every k removals.
+struct OwnerKeys {
+    private var list: [(position: UInt64, key: SessionKey)] = []
+    private var positions: [SessionKey: UInt64] = [:]
+
+    var count: Int { positions.count }
+    var isEmpty: Bool { positions.isEmpty }
+
+    func contains(_ key: SessionKey) -> Bool { positions[key] != nil }
+
+    mutating func insert(_ key: SessionKey, at position: UInt64) {
+        guard positions[key] == nil else { return }
+        positions[key] = position
+        list.append((position, key))
+    }
+
+    mutating func remove(_ key: SessionKey) {
+        guard positions.removeValue(forKey: key) != nil else { return }
+        if list.count > 2 * positions.count + 16 {
+            let live = positions
+            list.removeAll { live[$0.key] != $0.position }
+        }
+    }
+
+    /// The live keys among at most `maximumVisits` list entries after `position`,
+    /// at most `limit` of them, and the position to continue after (`nil` at the end).
+    func page(after position: UInt64?, limit: Int, maximumVisits: Int) -> (keys: [SessionKey], next: UInt64?) {
+        // The first entry after `position`, by binary search over the sorted positions.
+        var low = 0
+        var high = list.count
+        if let position {
+            while low < high {
+                let middle = (low + high) / 2
+                if list[middle].position <= position { low = middle + 1 } else { high = middle }
+            }
+        }
+        var keys: [SessionKey] = []
+        var index = low
+        while index < list.count, keys.count < limit, index - low < maximumVisits {
+            let entry = list[index]
+            if positions[entry.key] == entry.position { keys.append(entry.key) }
+            index += 1
+        }
+        return (keys, index < list.count ? list[index - 1].position : nil)
+    }
+
+    /// Up to `count` of the keys, in no particular order; O(count).
+    func someKeys(_ count: Int) -> [SessionKey] {
+        Array(positions.keys.prefix(count))
     }
 }

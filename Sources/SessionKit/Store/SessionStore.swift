@@ -171,10 +171,23 @@ extension SessionStore {
 ///
 /// The index follows ``SessionRecord/owner`` on every save: a record saved with
 /// an owner is listed under it, a record saved with another owner or none moves
-/// or leaves, and a deleted or expired record is never listed. Each requirement
-/// is one store round trip or a bounded few; none scans every session.
+/// or leaves, and a deleted or expired record is never listed. None of the
+/// requirements scans every session.
+///
+/// The paged requirements, ``sessions(of:limit:cursor:)`` and
+/// ``deleteSessions(of:except:limit:)``, do work bounded by their `limit` in
+/// one store call (the built-in stores: at most ``SessionOwnerPage/maximumLimit``
+/// records), however many sessions the owner has; the engine uses only these.
+/// ``sessions(of:)`` and ``deleteSessions(of:except:)`` are O(sessions of the
+/// owner) in one call; the built-in stores implement them by paging
+/// (``allSessions(of:pageSize:)``, ``deleteAllSessions(of:except:pageSize:)``).
+/// A store that implements only those two gets paged versions that call them
+/// and so keep their cost: implement the paged requirements to bound it.
 public protocol SessionOwnerIndex: SessionStore {
     /// The live sessions bound to `owner`, in no particular order.
+    ///
+    /// - Warning: O(sessions of the owner) in time and memory. Use
+    ///   ``sessions(of:limit:cursor:)`` to bound the work per call.
     ///
     /// - Parameter owner: The owner id.
     /// - Returns: Every record saved with this owner that is neither deleted nor
@@ -184,6 +197,9 @@ public protocol SessionOwnerIndex: SessionStore {
 
     /// Deletes every session bound to `owner`, except the one under `key`.
     ///
+    /// - Warning: O(sessions of the owner). Use ``deleteSessions(of:except:limit:)``
+    ///   to bound the work per call.
+    ///
     /// - Parameters:
     ///   - owner: The owner id.
     ///   - key: A session to keep (the caller's own), or `nil` to delete them all.
@@ -191,6 +207,38 @@ public protocol SessionOwnerIndex: SessionStore {
     /// - Throws: ``SessionStoreError`` when the store itself fails.
     @discardableResult
     func deleteSessions(of owner: String, except key: SessionKey?) async throws -> Int
+
+    /// One page of the live sessions bound to `owner`.
+    ///
+    /// Start with `cursor: nil` and pass each page's ``SessionOwnerPage/nextCursor``
+    /// until it is `nil`. A session that is live and bound to `owner` during the
+    /// whole walk is returned exactly once; one saved, moved or deleted meanwhile
+    /// may or may not be. A page holds at most `limit` sessions and may hold
+    /// fewer (even none) before the last: only a `nil` cursor ends the walk.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner id.
+    ///   - limit: The most sessions to return, from 1; the built-in stores
+    ///     treat a larger value than ``SessionOwnerPage/maximumLimit`` as that.
+    ///   - cursor: `nil` for the first page, else the previous page's
+    ///     ``SessionOwnerPage/nextCursor`` (opaque, valid for this store only).
+    /// - Returns: The page and the cursor of the next one.
+    /// - Throws: ``SessionStoreError`` when the store itself fails.
+    func sessions(of owner: String, limit: Int, cursor: SessionOwnerCursor?) async throws -> SessionOwnerPage
+
+    /// Deletes at most `limit` of the sessions bound to `owner`, except the one under `key`.
+    ///
+    /// Call it again while ``SessionOwnerDeletion/hasMore`` is `true`; the
+    /// engine's ``SessionEngine/revokeSessions(of:except:)`` does.
+    ///
+    /// - Parameters:
+    ///   - owner: The owner id.
+    ///   - key: A session to keep, or `nil` to delete them all.
+    ///   - limit: The most index entries to visit, from 1; the built-in stores
+    ///     treat a larger value than ``SessionOwnerPage/maximumLimit`` as that.
+    /// - Returns: How many live sessions were deleted, and whether any may remain.
+    /// - Throws: ``SessionStoreError`` when the store itself fails.
+    func deleteSessions(of owner: String, except key: SessionKey?, limit: Int) async throws -> SessionOwnerDeletion
 }
 
 /// Tells the engine the current time, as a `Date` that can be written to a store.
