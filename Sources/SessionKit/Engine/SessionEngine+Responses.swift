@@ -32,9 +32,20 @@ extension CSRFError {
 }
 
 extension SessionStoreError {
-    /// The `503` an adapter answers with: a short text naming the store, `Retry-After: 1`, never cached.
+    /// The response an adapter answers with, never cached: `503` with a short
+    /// text naming the store and `Retry-After: 1`; for ``Code/sessionEnded``,
+    /// `409 Conflict` saying the request's changes were not saved (the session
+    /// was signed in, out or revoked by another request meanwhile; retrying with
+    /// the cookie the client now holds is safe).
     public var response: SessionErrorResponse {
-        SessionErrorResponse(
+        if code == .sessionEnded {
+            return SessionErrorResponse(
+                status: 409,
+                headers: [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")],
+                body: responseMessage + "\n"
+            )
+        }
+        return SessionErrorResponse(
             status: 503,
             headers: [("Content-Type", "text/plain; charset=utf-8"), ("Retry-After", "1"), ("Cache-Control", "no-store")],
             body: responseMessage + "\n"

@@ -6,7 +6,8 @@ public import Foundation
 /// It carries the store's ``SessionStore/name`` so an operator can tell which
 /// backend failed, a message saying what went wrong and how it may be remedied,
 /// and the underlying error. Its `description` never contains a session token,
-/// a cookie value or a key. Adapters answer it with `503 Service Unavailable`.
+/// a cookie value or a key. Adapters answer it with ``response``: `503 Service
+/// Unavailable`, or `409 Conflict` for ``Code/sessionEnded``.
 public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -18,6 +19,7 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
             case tooLarge
             case unsupported
             case overloaded
+            case sessionEnded
         }
 
         private let base: Base
@@ -38,6 +40,12 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
         /// (``SessionEngine/Configuration/maximumInFlightStoreOperations``); the
         /// request was refused at once rather than queued behind a slow store.
         public static var overloaded: Code { .init(base: .overloaded) }
+        /// The session ended while the request ran (another request regenerated
+        /// it at login, invalidated it, or it was revoked), so the request's
+        /// changes could not be saved. Nothing was written. Adapters answer
+        /// `409 Conflict` (see ``SessionStoreError/response``): the client's
+        /// write did not happen and may be retried with the cookie it holds now.
+        public static var sessionEnded: Code { .init(base: .sessionEnded) }
 
         /// The code's name, for example `unavailable`.
         public var description: String { base.rawValue }
@@ -66,12 +74,14 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
         self.cause = cause
     }
 
-    /// The short text an adapter sends in the `503` body: names the store, never a token or key.
+    /// The short text an adapter sends in the response body: names the store, never a token or key.
     public var responseMessage: String {
         switch code {
         case .tooLarge, .invalidData: return "session store '\(storeName)' refused the session: \(message)"
         case .conflictRetriesExhausted: return "session store '\(storeName)' busy: too many concurrent changes to this session"
         case .overloaded: return "session store '\(storeName)' overloaded: too many operations in flight"
+        case .sessionEnded:
+            return "the session ended while this request ran (signed in, signed out or revoked elsewhere); its changes were not saved"
         default: return "session store '\(storeName)' unavailable"
         }
     }
