@@ -78,7 +78,7 @@ extension SessionEngine {
         var summaries: [SessionSummary] = []
         for stored in records where stored.record.expiresAt > now {
             // The payload is the source of truth: a record re-bound elsewhere is not listed.
-            guard let payload = SessionPayload(decoding: stored.record.data), payload.owner == owner else { continue }
+            guard let payload = SessionPayload(decoding: stored.record.data), SessionPayload.isSameOwner(payload.owner, owner) else { continue }
             let createdAt = Date(timeIntervalSince1970: payload.createdAt)
             if configuration.expiry.isPastAbsoluteTimeout(createdAt: createdAt, now: now) { continue }
             // Every touch or save sets the expiry to last activity + idle timeout, so

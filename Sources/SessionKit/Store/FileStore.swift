@@ -308,7 +308,7 @@ public final class FileStore: SessionOwnerIndex {
                 try renameFile(temporary, to: target)
             }
             renamed = true
-            if let previousOwner, previousOwner != record.owner {
+            if let previousOwner, !SessionPayload.isSameOwner(previousOwner, record.owner) {
                 removeFromIndex(record.key, ownerHash: Self.ownerHash(previousOwner))
             }
             return .saved(newVersion)
@@ -387,7 +387,7 @@ public final class FileStore: SessionOwnerIndex {
         var stale: Set<SessionKey> = []
         for key in try indexedKeys(ownerHash: hash) {
             if case .record(let stored) = try readFile(at: path(for: key)),
-                stored.owner == owner,
+                SessionPayload.isSameOwner(stored.owner, owner),
                 Self.isLive(stored.expiresAt, now: now)
             {
                 live.append(stored.session(under: key))
@@ -424,7 +424,7 @@ public final class FileStore: SessionOwnerIndex {
         for listed in try indexedKeys(ownerHash: hash) where listed != key {
             let target = path(for: listed)
             try withLock(for: listed) {
-                guard case .record(let stored) = try readFile(at: target), stored.owner == owner else { return }
+                guard case .record(let stored) = try readFile(at: target), SessionPayload.isSameOwner(stored.owner, owner) else { return }
                 try removeFile(target)
                 if Self.isLive(stored.expiresAt, now: now) { deleted += 1 }
             }

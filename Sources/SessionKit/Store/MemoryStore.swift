@@ -17,10 +17,17 @@ import Synchronization
 /// expired loads take it out. Touches leave it alone.
 ///
 /// The store is bounded by ``Configuration/maximumSessions``. When creating a
-/// record would exceed it, the store first drops every expired record and then,
-/// if it is still full, evicts the live record that expires soonest, which logs
-/// that session's user out: size the bound for your peak. Updates of existing
-/// records never evict.
+/// record would exceed it, the store first drops every expired record; if it is
+/// still full, it evicts the live record *without an owner* that expires
+/// soonest, and only when every record left has an owner, the owned record that
+/// expires soonest, which logs that session's user out. So a flood of anonymous
+/// sessions (one request each from clients that keep no cookie) evicts other
+/// anonymous sessions, never a signed-in user (one bound to an owner with
+/// ``RequestSession/regenerate(owner:)``); size the bound for your peak of
+/// signed-in sessions plus anonymous ones. Updates of existing records never evict.
+///
+/// Owners are compared by their UTF-8 bytes, as every other store compares
+/// them: "é" (U+00E9) and "e" followed by U+0301 are two owners.
 ///
 /// Cost, for `n` records:
 /// - ``load(_:)`` and ``delete(_:)``: O(1) amortised (one dictionary lookup).
@@ -29,7 +36,8 @@ import Synchronization
 ///   are skipped lazily and the heap is rebuilt (O(n)) once they outnumber live
 ///   records, which keeps the amortised cost O(log n) and the heap at most about
 ///   twice the number of records.
-/// - Eviction and ``sweepExpired()``: O(log n) per removed record.
+/// - Eviction and ``sweepExpired()``: O(log n) per removed record (anonymous
+///   and owned records have a heap each, so skipping the owned ones costs nothing).
 /// - ``sessions(of:)`` and ``deleteSessions(of:except:)``: O(k) for an owner
 ///   with `k` records; a save that changes a record's owner adds O(1).
 ///
@@ -51,7 +59,8 @@ public final class MemoryStore: SessionOwnerIndex {
     /// Settings for a ``MemoryStore``.
     public struct Configuration: Sendable {
         /// The most records the store keeps; creating one more evicts the record
-        /// that expires soonest. Must be at least 1.
+        /// without an owner that expires soonest (one with an owner only when
+        /// none without is left). Must be at least 1.
         public var maximumSessions: Int
         /// How often ``MemoryStore/run()`` removes expired records. Must be positive.
         public var sweepInterval: Duration
@@ -179,13 +188,13 @@ public final class MemoryStore: SessionOwnerIndex {
                 }
                 let newVersion = existing.version &+ 1
                 var owner = existing.owner
-                if record.owner != existing.owner {
+                if !SessionPayload.isSameOwner(record.owner, existing.owner) {
                     if let previous = existing.owner { state.unindex(key, from: previous) }
                     owner = record.owner.map { state.index(key, under: $0) }
                 }
                 state.entries[key] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion, owner: owner)
-                if expiresAt != existing.expiresAt {
-                    state.push(HeapEntry(expiresAt: expiresAt, key: key))
+                if expiresAt != existing.expiresAt || (owner == nil) != (existing.owner == nil) {
+                    state.push(key)
                 }
                 return .saved(SessionVersion(newVersion))
             }
@@ -196,7 +205,7 @@ public final class MemoryStore: SessionOwnerIndex {
             let newVersion = SessionVersion.initial
             let owner = record.owner.map { state.index(key, under: $0) }
             state.entries[key] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion.rawValue, owner: owner)
-            state.push(HeapEntry(expiresAt: expiresAt, key: key))
+            state.push(key)
             return .saved(newVersion)
         }
     }
@@ -217,7 +226,7 @@ public final class MemoryStore: SessionOwnerIndex {
             guard let existing = state.entries[key], existing.expiresAt > now else { return }
             guard existing.expiresAt != expiresAt else { return }
             state.entries[key]?.expiresAt = expiresAt
-            state.push(HeapEntry(expiresAt: expiresAt, key: key))
+            state.push(key)
         }
     }
 
@@ -241,7 +250,7 @@ public final class MemoryStore: SessionOwnerIndex {
     public func sessions(of owner: String) async throws -> [StoredSession] {
         let now = clock.now().timeIntervalSinceReferenceDate
         return withStateRecordingSize { state -> [StoredSession] in
-            guard let keys = state.owners[owner] else { return [] }
+            guard let keys = state.keys(of: owner) else { return [] }
             var live: [StoredSession] = []
             live.reserveCapacity(keys.count)
             var expired: [SessionKey] = []
@@ -273,7 +282,7 @@ public final class MemoryStore: SessionOwnerIndex {
         let now = clock.now().timeIntervalSinceReferenceDate
         let kept = key
         return withStateRecordingSize { state -> Int in
-            guard let keys = state.owners[owner] else { return 0 }
+            guard let keys = state.keys(of: owner) else { return 0 }
             var deleted = 0
             for key in keys where key != kept {
                 if let entry = state.remove(key), entry.expiresAt > now { deleted += 1 }
@@ -341,21 +350,96 @@ private struct Entry {
     }
 }
 
-/// A record's expiry in the min-heap. It is current while the record under
-/// `key` still has this expiry; otherwise it is stale and skipped.
+/// A record's expiry in one of the min-heaps. It is current while the record
+/// under `key` still has this expiry and still belongs to the heap's kind
+/// (with or without an owner); otherwise it is stale and skipped.
 private struct HeapEntry {
     var expiresAt: Double
     var key: SessionKey
 }
 
+/// An owner id compared and hashed by its UTF-8 bytes, as every other store
+/// compares owners: Swift's `String` equality would make canonically
+/// equivalent ids ("é" and "e" + U+0301) one owner.
+private struct OwnerID: Hashable {
+    var value: String
+
+    static func == (lhs: OwnerID, rhs: OwnerID) -> Bool {
+        lhs.value.utf8.elementsEqual(rhs.value.utf8)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var value = value
+        value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// A binary min-heap of expiry times.
+private struct ExpiryHeap {
+    var entries: [HeapEntry] = []
+
+    var count: Int { entries.count }
+    var first: HeapEntry? { entries.first }
+
+    mutating func push(_ entry: HeapEntry) {
+        entries.append(entry)
+        siftUp(entries.count - 1)
+    }
+
+    mutating func popMin() -> HeapEntry? {
+        guard !entries.isEmpty else { return nil }
+        entries.swapAt(0, entries.count - 1)
+        let minimum = entries.removeLast()
+        if !entries.isEmpty { siftDown(0) }
+        return minimum
+    }
+
+    /// Replaces the contents with `entries`, in O(n).
+    mutating func rebuild(_ entries: [HeapEntry]) {
+        self.entries = entries
+        var index = entries.count / 2
+        while index > 0 {
+            index -= 1
+            siftDown(index)
+        }
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard entries[child].expiresAt < entries[parent].expiresAt else { return }
+            entries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        let count = entries.count
+        while true {
+            let left = 2 * parent + 1
+            guard left < count else { return }
+            let right = left + 1
+            var smallest = left
+            if right < count && entries[right].expiresAt < entries[left].expiresAt { smallest = right }
+            guard entries[smallest].expiresAt < entries[parent].expiresAt else { return }
+            entries.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}
+
 private struct State {
     var entries: [SessionKey: Entry] = [:]
-    /// A binary min-heap ordered by `expiresAt`, holding one current entry per
-    /// record plus stale ones left behind by updates, touches and removals.
-    var heap: [HeapEntry] = []
+    /// The expiries of records without an owner, plus stale entries left behind
+    /// by updates, touches and removals; evicted first.
+    var anonymous = ExpiryHeap()
+    /// The expiries of records with an owner, likewise.
+    var owned = ExpiryHeap()
     /// The keys of the records saved with each owner. A key is in exactly the
     /// set of its entry's ``Entry/owner``; owners without records have no set.
-    var owners: [String: Set<SessionKey>] = [:]
+    var owners: [OwnerID: Set<SessionKey>] = [:]
 
     /// Removes a record and takes it out of its owner's set.
     ///
@@ -372,45 +456,49 @@ private struct State {
     /// - Returns: The owner id to keep in the entry: the set's own key when the
     ///   owner already has one, so the owner's records share one string.
     mutating func index(_ key: SessionKey, under owner: String) -> String {
-        guard let index = owners.index(forKey: owner) else {
-            owners[owner] = [key]
+        guard let index = owners.index(forKey: OwnerID(value: owner)) else {
+            owners[OwnerID(value: owner)] = [key]
             return owner
         }
         owners.values[index].insert(key)
-        return owners.keys[index]
+        return owners.keys[index].value
     }
 
     /// Takes `key` out of the set of `owner`, dropping the set once it is empty.
     mutating func unindex(_ key: SessionKey, from owner: String) {
-        guard let index = owners.index(forKey: owner) else { return }
+        guard let index = owners.index(forKey: OwnerID(value: owner)) else { return }
         owners.values[index].remove(key)
         if owners.values[index].isEmpty { owners.remove(at: index) }
     }
 
-    func isCurrent(_ heapEntry: HeapEntry) -> Bool {
-        entries[heapEntry.key]?.expiresAt == heapEntry.expiresAt
+    /// The keys saved with `owner`, compared by bytes.
+    func keys(of owner: String) -> Set<SessionKey>? {
+        owners[OwnerID(value: owner)]
     }
 
-    mutating func push(_ entry: HeapEntry) {
-        heap.append(entry)
-        siftUp(heap.count - 1)
+    func isCurrent(_ heapEntry: HeapEntry, isOwned: Bool) -> Bool {
+        guard let entry = entries[heapEntry.key] else { return false }
+        return entry.expiresAt == heapEntry.expiresAt && (entry.owner != nil) == isOwned
+    }
+
+    /// Records the expiry of the record under `key`, in the heap of its kind.
+    mutating func push(_ key: SessionKey) {
+        guard let entry = entries[key] else { return }
+        let heapEntry = HeapEntry(expiresAt: entry.expiresAt, key: key)
+        if entry.owner == nil { anonymous.push(heapEntry) } else { owned.push(heapEntry) }
         compactIfNeeded()
-    }
-
-    mutating func popMin() -> HeapEntry? {
-        guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let minimum = heap.removeLast()
-        if !heap.isEmpty { siftDown(0) }
-        return minimum
     }
 
     /// Drops every record whose expiry is at or before `now`.
     mutating func removeExpired(now: Double) -> Int {
+        removeExpired(now: now, isOwned: false) + removeExpired(now: now, isOwned: true)
+    }
+
+    private mutating func removeExpired(now: Double, isOwned: Bool) -> Int {
         var removed = 0
-        while let top = heap.first, top.expiresAt <= now {
-            _ = popMin()
-            if isCurrent(top) {
+        while let top = isOwned ? owned.first : anonymous.first, top.expiresAt <= now {
+            if isOwned { _ = owned.popMin() } else { _ = anonymous.popMin() }
+            if isCurrent(top, isOwned: isOwned) {
                 remove(top.key)
                 removed += 1
             }
@@ -419,51 +507,32 @@ private struct State {
     }
 
     /// Frees at least one slot below `maximum`: expired records go first, then
-    /// the live ones that expire soonest.
+    /// the live ones without an owner that expire soonest, and only when none
+    /// is left the live ones with an owner that expire soonest.
     mutating func makeRoom(below maximum: Int, now: Double) {
         _ = removeExpired(now: now)
-        while entries.count >= maximum, let top = popMin() {
-            if isCurrent(top) { remove(top.key) }
+        while entries.count >= maximum, let top = anonymous.popMin() {
+            if isCurrent(top, isOwned: false) { remove(top.key) }
+        }
+        while entries.count >= maximum, let top = owned.popMin() {
+            if isCurrent(top, isOwned: true) { remove(top.key) }
         }
         compactIfNeeded()
     }
 
-    /// Rebuilds the heap from the records once stale entries outnumber live ones.
+    /// Rebuilds the heaps from the records once stale entries outnumber live ones.
     ///
-    /// Every operation adds at most two to `heap.count - 2 * entries.count`, so at
+    /// Every operation adds at most two to `heaps - 2 * entries.count`, so at
     /// least about n/2 operations separate two O(n) rebuilds.
     mutating func compactIfNeeded() {
-        guard heap.count > 2 * entries.count + 16 else { return }
-        heap = entries.map { HeapEntry(expiresAt: $0.value.expiresAt, key: $0.key) }
-        var index = heap.count / 2
-        while index > 0 {
-            index -= 1
-            siftDown(index)
+        guard anonymous.count + owned.count > 2 * entries.count + 16 else { return }
+        var anonymousEntries: [HeapEntry] = []
+        var ownedEntries: [HeapEntry] = []
+        for (key, entry) in entries {
+            let heapEntry = HeapEntry(expiresAt: entry.expiresAt, key: key)
+            if entry.owner == nil { anonymousEntries.append(heapEntry) } else { ownedEntries.append(heapEntry) }
         }
-    }
-
-    private mutating func siftUp(_ start: Int) {
-        var child = start
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].expiresAt < heap[parent].expiresAt else { return }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func siftDown(_ start: Int) {
-        var parent = start
-        let count = heap.count
-        while true {
-            let left = 2 * parent + 1
-            guard left < count else { return }
-            let right = left + 1
-            var smallest = left
-            if right < count && heap[right].expiresAt < heap[left].expiresAt { smallest = right }
-            guard heap[smallest].expiresAt < heap[parent].expiresAt else { return }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
+        anonymous.rebuild(anonymousEntries)
+        owned.rebuild(ownedEntries)
     }
 }
