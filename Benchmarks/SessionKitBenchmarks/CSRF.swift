@@ -44,6 +44,38 @@ func csrfBenchmarks() {
     }
 }
 
+/// The CSRF token search in a 512 KiB `multipart/form-data` body whose token part
+/// comes last: a body of dashes with the longest boundary (70 bytes, dashes and
+/// an `x`), which makes a naive search compare the whole delimiter at every byte
+/// (O(n·m)), and a body of the same size that never resembles the delimiter.
+/// With the linear search (Knuth–Morris–Pratt) the two cost about the same.
+func multipartBenchmarks() {
+    for (label, filler) in [("Hostile512KiB", UInt8(ascii: "-")), ("Plain512KiB", UInt8(ascii: "a"))] {
+        Benchmark("CSRF:MultipartScan:\(label)", configuration: .init(scalingFactor: .one, maxDuration: .seconds(2))) {
+            (benchmark: Benchmark, state: (SessionEngine, RequestSession, CSRFRequest, [UInt8])) in
+            let (engine, session, request, body) = state
+            for _ in benchmark.scaledIterations {
+                blackHole(engine.checkCSRF(request, session: session, formBody: body))
+            }
+        } setup: {
+            let fixture = try EngineFixture()
+            let token = try await fixture.login()
+            let session = try await fixture.engine.load(cookieHeader: fixture.cookieHeader(token))
+            let boundary = String(repeating: "-", count: 69) + "x"
+            let request = fixture.engine.csrfRequest(method: "POST", path: "/upload", host: "127.0.0.1:8080") { name in
+                switch name.lowercased() {
+                case "origin": return "http://127.0.0.1:8080"
+                case "content-type": return "multipart/form-data; boundary=\(boundary)"
+                default: return nil
+                }
+            }
+            let part = "\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"_token\"\r\n\r\n\(session.csrfToken())\r\n--\(boundary)--\r\n"
+            let body = [UInt8](repeating: filler, count: 512 * 1024) + Array(part.utf8)
+            return (fixture.engine, session, request, body)
+        }
+    }
+}
+
 /// A session loaded by an engine, holding the CSRF secret its creation gave it.
 private func loadedSessionWithCSRFSecret() async throws -> RequestSession {
     let fixture = try EngineFixture()

@@ -23,6 +23,7 @@ let benchmarks: @Sendable () -> Void = {
     cookieBenchmarks()
     tokenBenchmarks()
     csrfBenchmarks()
+    multipartBenchmarks()
     engineBenchmarks()
     codecBenchmarks()
     cookieStoreBenchmarks()

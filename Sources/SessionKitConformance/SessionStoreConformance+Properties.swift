@@ -188,7 +188,7 @@ extension SessionStoreConformance {
     /// one at a time gives; the reference runs on a ``SessionKit/MemoryStore``
     /// holding a copy of the initial record. When the first request of a serial
     /// order removes the session, the second one's changes are dropped (its
-    /// commit is `discarded` in the concurrent run), so "no session" is the
+    /// commit fails with `sessionEnded` in the concurrent run), so "no session" is the
     /// outcome of that order. Compared are the values, exactly (strings byte for
     /// byte, doubles bit for bit), the flash marks (as sets) and the owner.
     ///
@@ -242,9 +242,9 @@ extension SessionStoreConformance {
         for call in requests.requestA { call.apply(to: sessionA) }
         for call in requests.requestB { call.apply(to: sessionB) }
         if requests.holdsFirstSave { hold.holdNextSave() }
-        async let committedA = engineA.commit(sessionA)
+        async let committedA = commitAllowingEnded(sessionA, engineA)
         if requests.holdsFirstSave { await hold.waitForHeldSave() }
-        async let committedB = engineB.commit(sessionB)
+        async let committedB = commitAllowingEnded(sessionB, engineB)
         if requests.holdsFirstSave {
             // Give B's commit time to reach the engine's queue (one engine) or the
             // store (two engines) before A's write goes on. Whether it got there is
@@ -356,6 +356,17 @@ extension SessionStoreConformance {
 
         func delete(_ key: SessionKey) async throws {
             try await base.delete(key)
+        }
+    }
+
+    /// Commits `session`; a commit that fails because the other request removed
+    /// the session (``SessionKit/SessionStoreError/Code/sessionEnded``: its
+    /// changes were not saved) counts as ``SessionKit/SessionCommitResult/Action/discarded``.
+    private static func commitAllowingEnded(_ session: RequestSession, _ engine: SessionEngine) async throws -> SessionCommitResult {
+        do {
+            return try await engine.commit(session)
+        } catch let error as SessionStoreError where error.code == .sessionEnded {
+            return SessionCommitResult(action: .discarded)
         }
     }
 

@@ -433,6 +433,38 @@ import Testing
         #expect(harness.engine.checkCSRF(request, session: session, formBody: body) == nil)
     }
 
+    /// Defect (issue 16, item 8): the multipart token search compared the whole
+    /// delimiter at every byte, O(n·m): a form body of dashes with a 70-byte
+    /// boundary of dashes (the most a boundary may be) cost about 70 comparisons
+    /// per byte, within ``CSRFConfiguration/maximumFormBodySize``. The search is
+    /// linear: such a body takes about as long as a body of the same size that
+    /// never resembles the delimiter.
+    @Test func aMultipartBodyBuiltToResembleTheBoundaryIsScannedInLinearTime() async throws {
+        let harness = try EngineHarness()
+        let (session, token) = try await sessionWithToken(harness)
+        let boundary = String(repeating: "-", count: 69) + "x"
+        let request = post(nil, contentType: "multipart/form-data; boundary=\(boundary)")
+        func body(filler: UInt8) -> [UInt8] {
+            [UInt8](repeating: filler, count: 512 * 1024)
+                + multipart([(disposition: "form-data; name=\"_token\"", value: token)], boundary: boundary)
+        }
+        let hostile = body(filler: UInt8(ascii: "-"))
+        let plain = body(filler: UInt8(ascii: "a"))
+        func fastest(_ body: [UInt8]) -> Duration {
+            var best = Duration.seconds(3600)
+            for _ in 0..<3 {
+                let clock = ContinuousClock()
+                let start = clock.now
+                #expect(harness.engine.checkCSRF(request, session: session, formBody: body) == nil)
+                best = min(best, clock.now - start)
+            }
+            return best
+        }
+        let plainTime = fastest(plain)
+        let hostileTime = fastest(hostile)
+        #expect(hostileTime < plainTime * 8 + .milliseconds(20), "hostile body \(hostileTime), plain body \(plainTime)")
+    }
+
     @Test func aFileNamedLikeTheFieldIsNotTheField() async throws {
         let harness = try EngineHarness()
         let (session, token) = try await sessionWithToken(harness)

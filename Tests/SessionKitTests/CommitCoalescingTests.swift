@@ -164,7 +164,7 @@ private final class GatedStore: SessionStore {
         #expect(try await count(token) == 1)
     }
 
-    @Test func aFlushQueuedBetweenWritesDeletesTheSessionAndLaterWritesAreDiscarded() async throws {
+    @Test func aFlushQueuedBetweenWritesDeletesTheSessionAndLaterWritesFailAsEnded() async throws {
         let token = try await startSession()
         let first = try await engine.load(cookieHeader: header(token))
         let flushing = try await engine.load(cookieHeader: header(token))
@@ -186,7 +186,12 @@ private final class GatedStore: SessionStore {
 
         #expect(try await firstResult.action == .saved)
         #expect(try await flushResult.action == .deleted)
-        #expect(try await lateResult.action == .discarded)
+        do {
+            let late = try await lateResult
+            Issue.record("a write queued after the flush committed as \(late.action); expected the error sessionEnded")
+        } catch {
+            #expect((error as? SessionStoreError)?.code == .sessionEnded)
+        }
         #expect(try await engine.load(cookieHeader: header(token)).isLoaded == false)
     }
 

@@ -205,6 +205,24 @@ private struct CookieHarness {
         #expect(try await harness.request(again).session.isLoaded, "a login after the bump carries the new epoch")
     }
 
+    /// Defect (issue 16, item 8): `regenerate(owner:)` with the owner the cookie
+    /// already had kept the old epoch, so the recipe "bump the epoch, then keep
+    /// this device with `regenerate(owner:)`" signed this device out as well.
+    @Test func regeneratingWithTheSameOwnerAfterAnEpochBumpKeepsThisDevice() async throws {
+        let epochs = Mutex<[String: Int64]>([:])
+        let harness = try CookieHarness(ownerEpoch: { owner in epochs.withLock { $0[owner, default: 0] } })
+        let laptop = try #require(try await harness.request(nil) { $0.regenerate(owner: "alice") }.cookie)
+        let phone = try #require(try await harness.request(nil) { $0.regenerate(owner: "alice") }.cookie)
+
+        let kept = try await harness.request(laptop) { session in
+            epochs.withLock { $0["alice", default: 0] += 1 }
+            session.regenerate(owner: "alice")
+        }
+        let laptopAfter = try #require(kept.cookie)
+        #expect(try await harness.request(laptopAfter).session.isLoaded, "the device that bumped the epoch was signed out too")
+        #expect(!(try await harness.request(phone).session.isLoaded), "the other device survived the bump")
+    }
+
     @Test func theCookieStoreHasNoOwnerIndex() async throws {
         let harness = try CookieHarness()
         await #expect(throws: SessionStoreError.self) { try await harness.engine.sessions(of: "alice") }

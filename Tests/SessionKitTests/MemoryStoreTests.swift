@@ -33,6 +33,68 @@ import Testing
         }
     }
 
+    /// Defect (issue 16, item 7): at capacity the store evicted the record that
+    /// expires soonest, which under a flood of anonymous sessions (one request
+    /// each, no cookie kept) is always the least recently active signed-in user.
+    /// Sessions without an owner are evicted first.
+    @Test func aFloodOfAnonymousSessionsDoesNotEvictASignedInOne() async throws {
+        let clock = ManualClock()
+        let store = try MemoryStore(configuration: .init(maximumSessions: 10), clock: clock)
+        let signedIn = (0..<3).map { _ in SessionToken.generate().key }
+        for (index, key) in signedIn.enumerated() {
+            var owned = record(key, expiresIn: 100, from: clock)
+            owned.owner = "user-\(index)"
+            try await create(owned, in: store)
+        }
+        for _ in 0..<1_000 {
+            try await create(record(SessionToken.generate().key, expiresIn: 1_800, from: clock), in: store)
+        }
+        #expect(store.count == 10)
+        for key in signedIn {
+            #expect(try await store.load(key) != nil, "a signed-in session was evicted by anonymous ones")
+        }
+    }
+
+    /// Once only signed-in sessions are left, the one that expires soonest goes, as before.
+    @Test func atCapacityWithOnlySignedInSessionsTheSoonestExpiringGoes() async throws {
+        let clock = ManualClock()
+        let store = try MemoryStore(configuration: .init(maximumSessions: 2), clock: clock)
+        let keys = (0..<3).map { _ in SessionToken.generate().key }
+        for (key, seconds) in zip(keys, [300.0, 100, 200]) {
+            var owned = record(key, expiresIn: seconds, from: clock)
+            owned.owner = "alice"
+            try await create(owned, in: store)
+        }
+        #expect(store.count == 2)
+        #expect(try await store.load(keys[1]) == nil)
+        #expect(try await store.load(keys[0]) != nil)
+        #expect(try await store.load(keys[2]) != nil)
+    }
+
+    /// Defect (issue 16, item 8): owners were compared as Swift `String`s, which
+    /// are equal under canonical equivalence, so "é" (U+00E9) and "e" + U+0301
+    /// were one owner here and two in every other store: revoking one user's
+    /// sessions could end another's. Owners are compared by their UTF-8 bytes.
+    @Test func ownersAreComparedByTheirBytesNotByCanonicalEquivalence() async throws {
+        let clock = ManualClock()
+        let store = try MemoryStore(clock: clock)
+        let composed = "\u{E9}"
+        let decomposed = "e\u{301}"
+        let first = SessionToken.generate().key
+        let second = SessionToken.generate().key
+        var record1 = record(first, expiresIn: 100, from: clock)
+        record1.owner = composed
+        var record2 = record(second, expiresIn: 100, from: clock)
+        record2.owner = decomposed
+        try await create(record1, in: store)
+        try await create(record2, in: store)
+
+        #expect(try await store.sessions(of: composed).map(\.record.key) == [first])
+        #expect(try await store.sessions(of: decomposed).map(\.record.key) == [second])
+        #expect(try await store.deleteSessions(of: decomposed, except: nil) == 1)
+        #expect(try await store.load(first) != nil, "revoking one owner ended a canonically equivalent owner's session")
+    }
+
     @Test func creatingPastCapacityDropsEveryExpiredRecordFirst() async throws {
         let clock = ManualClock()
         let store = try MemoryStore(configuration: .init(maximumSessions: 3), clock: clock)

@@ -269,15 +269,22 @@ enum FormToken {
     static func multipart(_ field: String, in body: [UInt8], contentType: String) -> String? {
         guard let boundary = boundary(in: contentType) else { return nil }
         let delimiter = Array("--\(boundary)".utf8)
+        // Each search is linear (Knuth–Morris–Pratt) and starts where the last one
+        // ended, so the whole scan is O(n + m) for an n-byte body and an m-byte
+        // boundary, whatever the bytes (a naive search is O(n·m) on a body built
+        // to resemble the boundary).
+        let delimiterSearch = ByteSearch(delimiter)
+        let headersEndSearch = ByteSearch(Array("\r\n\r\n".utf8))
+        let nextDelimiterSearch = ByteSearch(Array("\r\n".utf8) + delimiter)
         var searchStart = 0
-        while let start = find(delimiter, in: body, from: searchStart) {
+        while let start = delimiterSearch.firstIndex(in: body, from: searchStart) {
             var cursor = start + delimiter.count
             // "--" after the boundary closes the body.
             if cursor + 1 < body.count, body[cursor] == UInt8(ascii: "-"), body[cursor + 1] == UInt8(ascii: "-") { return nil }
-            guard let headersEnd = find(Array("\r\n\r\n".utf8), in: body, from: cursor) else { return nil }
+            guard let headersEnd = headersEndSearch.firstIndex(in: body, from: cursor) else { return nil }
             let headers = String(decoding: body[cursor..<headersEnd], as: UTF8.self)
             cursor = headersEnd + 4
-            guard let next = find(Array("\r\n".utf8) + delimiter, in: body, from: cursor) else { return nil }
+            guard let next = nextDelimiterSearch.firstIndex(in: body, from: cursor) else { return nil }
             if partName(headers) == field {
                 return String(validating: body[cursor..<next], as: UTF8.self)
             }
@@ -301,14 +308,38 @@ enum FormToken {
         }
         return nil
     }
+}
 
-    static func find(_ needle: [UInt8], in haystack: [UInt8], from start: Int) -> Int? {
-        guard !needle.isEmpty, haystack.count >= needle.count, start <= haystack.count - needle.count else { return nil }
-        let first = needle[0]
+/// Finds a byte string in a buffer in linear time (Knuth–Morris–Pratt): each
+/// byte of the buffer is compared at most twice, amortised, whatever the bytes.
+struct ByteSearch {
+    private let needle: [UInt8]
+    /// `failure[i]`: the length of the longest proper prefix of `needle[0...i]`
+    /// that is also its suffix.
+    private let failure: [Int]
+
+    init(_ needle: [UInt8]) {
+        self.needle = needle
+        var failure = [Int](repeating: 0, count: needle.count)
+        var length = 0
+        for index in needle.indices.dropFirst() {
+            while length > 0 && needle[index] != needle[length] { length = failure[length - 1] }
+            if needle[index] == needle[length] { length += 1 }
+            failure[index] = length
+        }
+        self.failure = failure
+    }
+
+    /// The index of the first occurrence of the needle at or after `start`, or `nil`.
+    func firstIndex(in haystack: [UInt8], from start: Int) -> Int? {
+        guard !needle.isEmpty, start >= 0, haystack.count - start >= needle.count else { return nil }
+        var matched = 0
         var index = start
-        let last = haystack.count - needle.count
-        while index <= last {
-            if haystack[index] == first, haystack[index..<index + needle.count].elementsEqual(needle) { return index }
+        while index < haystack.count {
+            let byte = haystack[index]
+            while matched > 0 && byte != needle[matched] { matched = failure[matched - 1] }
+            if byte == needle[matched] { matched += 1 }
+            if matched == needle.count { return index - needle.count + 1 }
             index += 1
         }
         return nil

@@ -39,15 +39,26 @@ extension SessionEngine {
         let committed = batch.waiters.prefix(outcome.results.count)
         commitQueue.finish(key, written: outcome.written, leftovers: Array(batch.waiters.dropFirst(outcome.results.count)))
         for (waiter, result) in zip(committed, outcome.results).dropFirst() {
-            waiter.continuation?.resume(returning: .finished(.success(result)))
+            waiter.continuation?.resume(returning: .finished(result))
         }
-        return outcome.results[0]
+        return try outcome.results[0].get()
     }
 
     private struct BatchOutcome {
         /// One result per committed member, in batch order; the rest are left over.
-        var results: [SessionCommitResult]
+        var results: [Result<SessionCommitResult, any Error>]
         var written: SessionCommitQueue.Written?
+    }
+
+    /// What each member of a batch is told when the session was removed by
+    /// another request before the batch could save: a member that wrote fails
+    /// with ``SessionStoreError/Code/sessionEnded`` (its write is lost, so it must
+    /// not be answered as a success); one that only aged flash data lost nothing
+    /// and is ``SessionCommitResult/Action/discarded``.
+    private func endedResults(_ members: some Collection<SessionCommitQueue.Member>) -> [Result<SessionCommitResult, any Error>] {
+        members.map { member in
+            member.operations.isEmpty ? .success(SessionCommitResult(action: .discarded)) : .failure(sessionEnded())
+        }
     }
 
     /// The payload after the batch's members, in order, each followed by its
@@ -92,7 +103,7 @@ extension SessionEngine {
                     try await deleteRecord(key)
                     metrics.deleted.increment()
                     let result = SessionCommitResult(action: .deleted, setCookies: expiredCookies())
-                    return BatchOutcome(results: Array(repeating: result, count: count), written: nil)
+                    return BatchOutcome(results: Array(repeating: .success(result), count: count), written: nil)
                 }
             } else {
                 let createdAt = Date(timeIntervalSince1970: payload.createdAt)
@@ -101,14 +112,16 @@ extension SessionEngine {
                 let record = SessionRecord(key: key, data: encoding.bytes, expiresAt: expiresAt, owner: payload.owner)
                 if case .saved(let written) = try await performSave(record, expecting: version, to: serverStore) {
                     if encoding.readsBackIdentical { decodedRecords.remember(payload, data: record.data, under: key) }
-                    let results = members.map { savedResult(for: $0.loaded, payload: payload, expiresAt: expiresAt, now: now) }
+                    let results = members.map { Result<SessionCommitResult, any Error>.success(savedResult(for: $0.loaded, payload: payload, expiresAt: expiresAt, now: now)) }
                     return BatchOutcome(results: results, written: .init(payload: payload, version: written))
                 }
             }
             // Lost to another process: replay every member's changes on its record.
             guard let fresh = try await reloadAfterConflict(key, attempt: &attempt) else {
-                let result = SessionCommitResult(action: .discarded)
-                return BatchOutcome(results: Array(repeating: result, count: count), written: nil)
+                // Removed by another request (a logout, a revoke, or a regenerate at
+                // login, whose new record this request must not write into: a
+                // pre-login cookie would write into the signed-in session).
+                return BatchOutcome(results: endedResults(members.prefix(count)), written: nil)
             }
             (payload, count) = fold(members, onto: fresh.payload)
             version = fresh.version

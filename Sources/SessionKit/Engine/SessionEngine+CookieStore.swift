@@ -82,8 +82,13 @@ extension SessionEngine {
         if snapshot.isInvalidated || !(origin.payload != nil && origin.sealedExpiresAt != nil) || snapshot.isRegenerated {
             payload.recordClient(origin.client, as: configuration.metadata)
         }
-        if let owner = payload.owner, owner != origin.payload?.owner || payload.ownerEpoch == nil, let ownerEpoch = cookieStore.ownerEpoch {
-            // Binding to an owner seals the owner's current epoch into the cookie.
+        let isBoundNow = snapshot.operations.contains { if case .bindOwner = $0 { true } else { false } }
+        if let owner = payload.owner, isBoundNow || payload.ownerEpoch == nil || !SessionPayload.isSameOwner(owner, origin.payload?.owner),
+            let ownerEpoch = cookieStore.ownerEpoch
+        {
+            // Binding to an owner seals the owner's current epoch into the cookie, read
+            // afresh even when the owner is the same: "bump the epoch, then
+            // `regenerate(owner:)` to keep this device" must keep this device.
             payload.ownerEpoch = try await perform(.ownerEpoch) { try await ownerEpoch(owner) }
         }
         let loadedPayload = snapshot.isInvalidated ? nil : origin.payload

@@ -126,7 +126,7 @@ extension SessionEngine {
         var summaries: [SessionSummary] = []
         for stored in page.sessions where stored.record.expiresAt > now {
             // The payload is the source of truth: a record re-bound elsewhere is not listed.
-            guard let payload = decodedRecords.decode(stored.record.data, stored.record.key), payload.owner == owner else { continue }
+            guard let payload = decodedRecords.decode(stored.record.data, stored.record.key), SessionPayload.isSameOwner(payload.owner, owner) else { continue }
             let createdAt = Date(timeIntervalSince1970: payload.createdAt)
             if configuration.expiry.isPastAbsoluteTimeout(createdAt: createdAt, now: now) { continue }
             // Every touch or save sets the expiry to last activity + idle timeout, so

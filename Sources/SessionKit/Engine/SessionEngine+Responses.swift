@@ -35,11 +35,14 @@ extension SessionStoreError {
     /// The response an adapter answers with, never cached: `503` with a short
     /// text naming the store and `Retry-After: 1`; for
     /// ``SessionStoreError/Code/sessionTooLarge`` (the request, not the store, is
-    /// at fault) `413` with the reason and no `Retry-After`.
+    /// at fault) `413` with the reason and no `Retry-After`; for
+    /// ``SessionStoreError/Code/sessionEnded``, `409 Conflict` saying the request's
+    /// changes were not saved (the session was signed in, out or revoked by another
+    /// request meanwhile; retrying with the cookie the client now holds is safe).
     public var response: SessionErrorResponse {
-        if code == .sessionTooLarge {
+        if code == .sessionTooLarge || code == .sessionEnded {
             return SessionErrorResponse(
-                status: 413,
+                status: code == .sessionTooLarge ? 413 : 409,
                 headers: [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")],
                 body: responseMessage + "\n"
             )

@@ -462,17 +462,37 @@ public struct SessionEngine: Sendable {
 
     /// Saves `payload` under a new token (create-if-absent) and returns the cookie for it.
     private func create(_ payload: SessionPayload, now: Date, action: SessionCommitResult.Action) async throws -> SessionCommitResult {
+        let created = try await insert(payload, now: now)
+        return createdResult(created, action: action, now: now)
+    }
+
+    /// A record this commit created under a fresh token.
+    private struct Created {
+        var token: SessionToken
+        var version: SessionVersion
+        var expiresAt: Date
+        var csrfSecret: String?
+    }
+
+    /// Gives a payload that lacks one its CSRF secret: every session gets it when
+    /// it starts, so the XSRF-TOKEN cookie can go out with it.
+    private func withCSRFSecret(_ payload: SessionPayload) -> SessionPayload {
         var payload = payload
         if configuration.csrf.mode == .originAndToken, payload.csrfSecret == nil {
-            // Every session gets its CSRF secret when it starts, so the XSRF-TOKEN cookie can go out with it.
             payload.values[CSRFToken.sessionKey] = .string(CSRFToken.generateSecret())
         }
+        return payload
+    }
+
+    /// Creates `payload` under a new token (`expecting: nil`).
+    private func insert(_ payload: SessionPayload, now: Date) async throws -> Created {
+        let payload = withCSRFSecret(payload)
         let token = SessionToken.generate()
         let createdAt = Date(timeIntervalSince1970: payload.createdAt)
         let expiresAt = configuration.expiry.expiry(createdAt: createdAt, now: now)
         let encoding = try encoded(payload, under: token.key)
         let record = SessionRecord(key: token.key, data: encoding.bytes, expiresAt: expiresAt, owner: payload.owner)
-        guard case .saved = try await performSave(record, expecting: nil, to: serverStore) else {
+        guard case .saved(let version) = try await performSave(record, expecting: nil, to: serverStore) else {
             // A fresh 256-bit token cannot collide; a store that says so is broken.
             throw SessionStoreError(
                 code: .unavailable,
@@ -482,11 +502,48 @@ public struct SessionEngine: Sendable {
         }
         if encoding.readsBackIdentical { decodedRecords.remember(payload, data: record.data, under: token.key) }
         metrics.created.increment()
-        var cookies = [configuration.cookie.sessionCookie(value: token.cookieValue, expiresAt: expiresAt, now: now)]
-        cookies += xsrfCookie(secret: payload.csrfSecret, expiresAt: expiresAt, now: now)
-        return SessionCommitResult(action: action, token: token, expiresAt: expiresAt, setCookies: cookies)
+        return Created(token: token, version: version, expiresAt: expiresAt, csrfSecret: payload.csrfSecret)
     }
 
+    /// Rewrites the record this commit created with `payload` (compare-and-swap on
+    /// its own version); `false` when it is gone (its owner's sessions were revoked).
+    private func update(_ created: inout Created, with payload: SessionPayload) async throws -> Bool {
+        let payload = withCSRFSecret(payload)
+        let encoding = try encoded(payload)
+        let record = SessionRecord(key: created.token.key, data: encoding.bytes, expiresAt: created.expiresAt, owner: payload.owner)
+        guard case .saved(let version) = try await performSave(record, expecting: created.version, to: serverStore) else { return false }
+        if encoding.readsBackIdentical { decodedRecords.remember(payload, data: record.data, under: created.token.key) }
+        created.version = version
+        created.csrfSecret = payload.csrfSecret
+        return true
+    }
+
+    private func createdResult(_ created: Created, action: SessionCommitResult.Action, now: Date) -> SessionCommitResult {
+        var cookies = [configuration.cookie.sessionCookie(value: created.token.cookieValue, expiresAt: created.expiresAt, now: now)]
+        cookies += xsrfCookie(secret: created.csrfSecret, expiresAt: created.expiresAt, now: now)
+        return SessionCommitResult(action: action, token: created.token, expiresAt: created.expiresAt, setCookies: cookies)
+    }
+
+    /// Moves a session to a new token, in an order that keeps it visible to its
+    /// owner's index at every instant and lets a concurrent revoke win:
+    ///
+    /// 1. create the new record, with its owner, under a fresh token;
+    /// 2. retire the old record by compare-and-swap (saved already expired, so
+    ///    every store counts it as absent). On a conflict the old record is
+    ///    reloaded: if another request wrote to it, this request's operations are
+    ///    replayed on that fresher payload, the new record is rewritten and the
+    ///    retire is tried again; if it is gone (logged out, revoked or
+    ///    regenerated elsewhere), the new record is deleted and the commit fails
+    ///    with ``SessionStoreError/Code/sessionEnded``;
+    /// 3. delete the old record. A failure here is only logged: the retired
+    ///    record already counts as absent everywhere, and failing the request
+    ///    would leave the client with the old cookie, logged out.
+    ///
+    /// A revoke between steps 1 and 2 deletes the new record (it is in the index)
+    /// and, for a signed-in session, the old one, whose retire then conflicts.
+    /// A store failure in step 1 or 2 fails the request with the old session
+    /// still in force (the new record is deleted when the store allows), so a
+    /// failed login does not log the user out.
     private func commitRegenerated(
         _ loaded: LoadedSession,
         operations: [SessionOperation],
@@ -494,33 +551,68 @@ public struct SessionEngine: Sendable {
         now: Date
     ) async throws -> SessionCommitResult {
         let oldKey = loaded.token.key
-        var payload = loaded.payload
-        for operation in operations { payload.apply(operation) }
+        var base = loaded.payload
         var version = loaded.stored.version
         var attempt = 0
-        // Retire the old record by compare-and-swap (an already-expired record
-        // counts as absent everywhere), so that a concurrent logout is not undone
-        // and a concurrent write is not lost.
+        var created: Created?
         while true {
-            let retired = SessionRecord(key: oldKey, data: [], expiresAt: Date(timeIntervalSince1970: 0))
-            let expected = version
-            if case .saved = try await performSave(retired, expecting: expected, to: serverStore) { break }
-            guard let fresh = try await reloadAfterConflict(oldKey, attempt: &attempt) else {
-                return SessionCommitResult(action: .discarded)
-            }
-            payload = fresh.payload
+            var payload = base
             for operation in operations { payload.apply(operation) }
-            version = fresh.version
+            payload.ageFlash()
+            // A regenerated session is a new login on this device: record the client afresh.
+            payload.recordClient(client, as: configuration.metadata)
+            do {
+                if payload.isEmpty {
+                    if let made = created {
+                        try await deleteRecord(made.token.key)
+                        created = nil
+                    }
+                } else if var made = created {
+                    guard try await update(&made, with: payload) else { throw sessionEnded() }
+                    created = made
+                } else {
+                    created = try await insert(payload, now: now)
+                }
+                let retired = SessionRecord(key: oldKey, data: [], expiresAt: Date(timeIntervalSince1970: 0))
+                if case .saved = try await performSave(retired, expecting: version, to: serverStore) { break }
+                guard let fresh = try await reloadAfterConflict(oldKey, attempt: &attempt) else {
+                    // Logged out or revoked meanwhile: the revoke wins, the new record goes too.
+                    throw sessionEnded()
+                }
+                base = fresh.payload
+                version = fresh.version
+            } catch {
+                if let made = created { try? await deleteRecord(made.token.key) }
+                throw error
+            }
         }
-        try await deleteRecord(oldKey)
-        payload.ageFlash()
-        guard !payload.isEmpty else {
+        do {
+            try await deleteRecord(oldKey)
+        } catch {
+            logger.warning(
+                "regenerate could not delete the retired record; it counts as absent and is swept later",
+                metadata: ["sessionkit.store": "\(storeName)", "sessionkit.session": "\(oldKey.fingerprint)"]
+            )
+        }
+        guard let created else {
             metrics.deleted.increment()
             return SessionCommitResult(action: .deleted, setCookies: expiredCookies())
         }
-        // A regenerated session is a new login on this device: record the client afresh.
-        payload.recordClient(client, as: configuration.metadata)
-        return try await create(payload, now: now, action: .regenerated)
+        return createdResult(created, action: .regenerated, now: now)
+    }
+
+    /// The error of a commit whose session ended (regenerated, invalidated or
+    /// revoked by another request) before its changes could be saved.
+    func sessionEnded() -> SessionStoreError {
+        logger.debug(
+            "session ended while the request ran; its changes were not saved",
+            metadata: ["sessionkit.reason": "session-ended"]
+        )
+        return SessionStoreError(
+            code: .sessionEnded,
+            storeName: storeName,
+            message: "the session ended while this request ran (signed in, signed out or revoked by another request); its changes were not saved"
+        )
     }
 
     private func commitInvalidated(

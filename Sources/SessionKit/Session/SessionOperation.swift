@@ -140,6 +140,17 @@ struct SessionPayload: Sendable, Hashable {
         flashNew = []
     }
 
+    /// Whether two owner ids are the same owner: the same UTF-8 bytes, as every
+    /// store compares them. Swift's `==` on `String` would also equate canonically
+    /// equivalent ids ("é" and "e" + U+0301), which are two owners in a database.
+    static func isSameOwner(_ lhs: String?, _ rhs: String?) -> Bool {
+        switch (lhs, rhs) {
+        case (nil, nil): return true
+        case (let lhs?, let rhs?): return lhs.utf8.elementsEqual(rhs.utf8)
+        default: return false
+        }
+    }
+
     // MARK: Encoding
 
     /// The record's own object and its `d` member wrap every value in two levels.

@@ -311,7 +311,7 @@ public final class FileStore: SessionOwnerIndex {
                 try renameFile(temporary, to: target)
             }
             renamed = true
-            if let previousOwner, previousOwner != record.owner {
+            if let previousOwner, !SessionPayload.isSameOwner(previousOwner, record.owner) {
                 removeFromIndex(record.key, ownerHash: Self.ownerHash(previousOwner))
             }
             return .saved(newVersion)
@@ -411,7 +411,7 @@ public final class FileStore: SessionOwnerIndex {
         var stale: Set<SessionKey> = []
         for key in page {
             if case .record(let stored) = try readFile(at: path(for: key)),
-                stored.owner == owner,
+                SessionPayload.isSameOwner(stored.owner, owner),
                 Self.isLive(stored.expiresAt, now: now)
             {
                 live.append(stored.session(under: key))
@@ -470,7 +470,7 @@ public final class FileStore: SessionOwnerIndex {
         for candidate in listed.prefix(limit) {
             let target = path(for: candidate)
             try withLock(for: candidate) {
-                guard case .record(let stored) = try readFile(at: target), stored.owner == owner else { return }
+                guard case .record(let stored) = try readFile(at: target), SessionPayload.isSameOwner(stored.owner, owner) else { return }
                 try removeFile(target)
                 if Self.isLive(stored.expiresAt, now: now) { deleted += 1 }
             }

@@ -17,10 +17,17 @@ import Synchronization
 /// expired loads take it out. Touches leave it alone.
 ///
 /// The store is bounded by ``Configuration/maximumSessions``. When creating a
-/// record would exceed it, the store first drops every expired record and then,
-/// if it is still full, evicts the live record that expires soonest, which logs
-/// that session's user out: size the bound for your peak. Updates of existing
-/// records never evict.
+/// record would exceed it, the store first drops every expired record; if it is
+/// still full, it evicts the live record *without an owner* that expires
+/// soonest, and only when every record left has an owner, the owned record that
+/// expires soonest, which logs that session's user out. So a flood of anonymous
+/// sessions (one request each from clients that keep no cookie) evicts other
+/// anonymous sessions, never a signed-in user (one bound to an owner with
+/// ``RequestSession/regenerate(owner:)``); size the bound for your peak of
+/// signed-in sessions plus anonymous ones. Updates of existing records never evict.
+///
+/// Owners are compared by their UTF-8 bytes, as every other store compares
+/// them: "é" (U+00E9) and "e" followed by U+0301 are two owners.
 ///
 /// Cost, for `n` records:
 /// - ``load(_:)`` and ``delete(_:)``: O(1) amortised (one dictionary lookup).
@@ -29,7 +36,8 @@ import Synchronization
 ///   are skipped lazily and the heap is rebuilt (O(n)) once they outnumber live
 ///   records, which keeps the amortised cost O(log n) and the heap at most about
 ///   twice the number of records.
-/// - Eviction and ``sweepExpired()``: O(log n) per removed record.
+/// - Eviction and ``sweepExpired()``: O(log n) per removed record (anonymous
+///   and owned records have a heap each, so skipping the owned ones costs nothing).
 /// - ``sessions(of:limit:cursor:)``: O(log k + limit) for an owner with `k`
 ///   records (the owner's keys are kept in the order they joined, so a page is a
 ///   binary search and a short scan, at most `2 × limit` index entries, under
@@ -58,7 +66,8 @@ public final class MemoryStore: SessionOwnerIndex {
     /// Settings for a ``MemoryStore``.
     public struct Configuration: Sendable {
         /// The most records the store keeps; creating one more evicts the record
-        /// that expires soonest. Must be at least 1.
+        /// without an owner that expires soonest (one with an owner only when
+        /// none without is left). Must be at least 1.
         public var maximumSessions: Int
         /// How often ``MemoryStore/run()`` removes expired records. Must be positive.
         public var sweepInterval: Duration
@@ -186,13 +195,13 @@ public final class MemoryStore: SessionOwnerIndex {
                 }
                 let newVersion = existing.version &+ 1
                 var owner = existing.owner
-                if record.owner != existing.owner {
+                if !SessionPayload.isSameOwner(record.owner, existing.owner) {
                     if let previous = existing.owner { state.unindex(key, from: previous) }
                     owner = record.owner.map { state.index(key, under: $0) }
                 }
                 state.entries[key] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion, owner: owner)
-                if expiresAt != existing.expiresAt {
-                    state.push(HeapEntry(expiresAt: expiresAt, key: key))
+                if expiresAt != existing.expiresAt || (owner == nil) != (existing.owner == nil) {
+                    state.push(key)
                 }
                 return .saved(SessionVersion(newVersion))
             }
@@ -203,7 +212,7 @@ public final class MemoryStore: SessionOwnerIndex {
             let newVersion = SessionVersion.initial
             let owner = record.owner.map { state.index(key, under: $0) }
             state.entries[key] = Entry(data: record.data, expiresAt: expiresAt, version: newVersion.rawValue, owner: owner)
-            state.push(HeapEntry(expiresAt: expiresAt, key: key))
+            state.push(key)
             return .saved(newVersion)
         }
     }
@@ -224,7 +233,7 @@ public final class MemoryStore: SessionOwnerIndex {
             guard let existing = state.entries[key], existing.expiresAt > now else { return }
             guard existing.expiresAt != expiresAt else { return }
             state.entries[key]?.expiresAt = expiresAt
-            state.push(HeapEntry(expiresAt: expiresAt, key: key))
+            state.push(key)
         }
     }
 
@@ -268,7 +277,7 @@ public final class MemoryStore: SessionOwnerIndex {
         let after = cursor.flatMap { UInt64($0.rawValue) }
         return withStateRecordingSize { state -> SessionOwnerPage in
             // No copy of the owner's keys outlives this line, so removing from them below copies nothing.
-            guard let found = state.owners[owner]?.page(after: after, limit: limit, maximumVisits: 2 * limit) else {
+            guard let found = state.owners[OwnerID(value: owner)]?.page(after: after, limit: limit, maximumVisits: 2 * limit) else {
                 return SessionOwnerPage(sessions: [], nextCursor: nil)
             }
             let (visited, next) = found
@@ -318,7 +327,7 @@ public final class MemoryStore: SessionOwnerIndex {
         let limit = SessionOwnerPage.clamped(limit)
         let kept = key
         return withStateRecordingSize { state -> SessionOwnerDeletion in
-            guard let candidates = state.owners[owner]?.someKeys(limit + 1) else {
+            guard let candidates = state.owners[OwnerID(value: owner)]?.someKeys(limit + 1) else {
                 return SessionOwnerDeletion(deleted: 0, hasMore: false)
             }
             var deleted = 0
@@ -326,7 +335,7 @@ public final class MemoryStore: SessionOwnerIndex {
                 if let entry = state.remove(key), entry.expiresAt > now { deleted += 1 }
             }
             state.compactIfNeeded()
-            let left = state.owners[owner]
+            let left = state.owners[OwnerID(value: owner)]
             let hasMore = (left?.count ?? 0) > (kept.map { left?.contains($0) == true ? 1 : 0 } ?? 0)
             return SessionOwnerDeletion(deleted: deleted, hasMore: hasMore)
         }
@@ -390,21 +399,96 @@ private struct Entry {
     }
 }
 
-/// A record's expiry in the min-heap. It is current while the record under
-/// `key` still has this expiry; otherwise it is stale and skipped.
+/// A record's expiry in one of the min-heaps. It is current while the record
+/// under `key` still has this expiry and still belongs to the heap's kind
+/// (with or without an owner); otherwise it is stale and skipped.
 private struct HeapEntry {
     var expiresAt: Double
     var key: SessionKey
 }
 
+/// An owner id compared and hashed by its UTF-8 bytes, as every other store
+/// compares owners: Swift's `String` equality would make canonically
+/// equivalent ids ("é" and "e" + U+0301) one owner.
+private struct OwnerID: Hashable {
+    var value: String
+
+    static func == (lhs: OwnerID, rhs: OwnerID) -> Bool {
+        lhs.value.utf8.elementsEqual(rhs.value.utf8)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        var value = value
+        value.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+    }
+}
+
+/// A binary min-heap of expiry times.
+private struct ExpiryHeap {
+    var entries: [HeapEntry] = []
+
+    var count: Int { entries.count }
+    var first: HeapEntry? { entries.first }
+
+    mutating func push(_ entry: HeapEntry) {
+        entries.append(entry)
+        siftUp(entries.count - 1)
+    }
+
+    mutating func popMin() -> HeapEntry? {
+        guard !entries.isEmpty else { return nil }
+        entries.swapAt(0, entries.count - 1)
+        let minimum = entries.removeLast()
+        if !entries.isEmpty { siftDown(0) }
+        return minimum
+    }
+
+    /// Replaces the contents with `entries`, in O(n).
+    mutating func rebuild(_ entries: [HeapEntry]) {
+        self.entries = entries
+        var index = entries.count / 2
+        while index > 0 {
+            index -= 1
+            siftDown(index)
+        }
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var child = start
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard entries[child].expiresAt < entries[parent].expiresAt else { return }
+            entries.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var parent = start
+        let count = entries.count
+        while true {
+            let left = 2 * parent + 1
+            guard left < count else { return }
+            let right = left + 1
+            var smallest = left
+            if right < count && entries[right].expiresAt < entries[left].expiresAt { smallest = right }
+            guard entries[smallest].expiresAt < entries[parent].expiresAt else { return }
+            entries.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}
+
 private struct State {
     var entries: [SessionKey: Entry] = [:]
-    /// A binary min-heap ordered by `expiresAt`, holding one current entry per
-    /// record plus stale ones left behind by updates, touches and removals.
-    var heap: [HeapEntry] = []
+    /// The expiries of records without an owner, plus stale entries left behind
+    /// by updates, touches and removals; evicted first.
+    var anonymous = ExpiryHeap()
+    /// The expiries of records with an owner, likewise.
+    var owned = ExpiryHeap()
     /// The keys of the records saved with each owner. A key is in exactly the
     /// index of its entry's ``Entry/owner``; owners without records have none.
-    var owners: [String: OwnerKeys] = [:]
+    var owners: [OwnerID: OwnerKeys] = [:]
     /// The position the next key to join an owner's index gets; never reused.
     var nextOwnerPosition: UInt64 = 0
 
@@ -424,47 +508,46 @@ private struct State {
     ///   owner already has one, so the owner's records share one string.
     mutating func index(_ key: SessionKey, under owner: String) -> String {
         nextOwnerPosition += 1
-        guard let index = owners.index(forKey: owner) else {
+        guard let index = owners.index(forKey: OwnerID(value: owner)) else {
             var keys = OwnerKeys()
             keys.insert(key, at: nextOwnerPosition)
-            owners[owner] = keys
+            owners[OwnerID(value: owner)] = keys
             return owner
         }
         owners.values[index].insert(key, at: nextOwnerPosition)
-        return owners.keys[index]
+        return owners.keys[index].value
     }
 
     /// Takes `key` out of the set of `owner`, dropping the set once it is empty.
     mutating func unindex(_ key: SessionKey, from owner: String) {
-        guard let index = owners.index(forKey: owner) else { return }
+        guard let index = owners.index(forKey: OwnerID(value: owner)) else { return }
         owners.values[index].remove(key)
         if owners.values[index].isEmpty { owners.remove(at: index) }
     }
 
-    func isCurrent(_ heapEntry: HeapEntry) -> Bool {
-        entries[heapEntry.key]?.expiresAt == heapEntry.expiresAt
+    func isCurrent(_ heapEntry: HeapEntry, isOwned: Bool) -> Bool {
+        guard let entry = entries[heapEntry.key] else { return false }
+        return entry.expiresAt == heapEntry.expiresAt && (entry.owner != nil) == isOwned
     }
 
-    mutating func push(_ entry: HeapEntry) {
-        heap.append(entry)
-        siftUp(heap.count - 1)
+    /// Records the expiry of the record under `key`, in the heap of its kind.
+    mutating func push(_ key: SessionKey) {
+        guard let entry = entries[key] else { return }
+        let heapEntry = HeapEntry(expiresAt: entry.expiresAt, key: key)
+        if entry.owner == nil { anonymous.push(heapEntry) } else { owned.push(heapEntry) }
         compactIfNeeded()
-    }
-
-    mutating func popMin() -> HeapEntry? {
-        guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let minimum = heap.removeLast()
-        if !heap.isEmpty { siftDown(0) }
-        return minimum
     }
 
     /// Drops every record whose expiry is at or before `now`.
     mutating func removeExpired(now: Double) -> Int {
+        removeExpired(now: now, isOwned: false) + removeExpired(now: now, isOwned: true)
+    }
+
+    private mutating func removeExpired(now: Double, isOwned: Bool) -> Int {
         var removed = 0
-        while let top = heap.first, top.expiresAt <= now {
-            _ = popMin()
-            if isCurrent(top) {
+        while let top = isOwned ? owned.first : anonymous.first, top.expiresAt <= now {
+            if isOwned { _ = owned.popMin() } else { _ = anonymous.popMin() }
+            if isCurrent(top, isOwned: isOwned) {
                 remove(top.key)
                 removed += 1
             }
@@ -473,52 +556,33 @@ private struct State {
     }
 
     /// Frees at least one slot below `maximum`: expired records go first, then
-    /// the live ones that expire soonest.
+    /// the live ones without an owner that expire soonest, and only when none
+    /// is left the live ones with an owner that expire soonest.
     mutating func makeRoom(below maximum: Int, now: Double) {
         _ = removeExpired(now: now)
-        while entries.count >= maximum, let top = popMin() {
-            if isCurrent(top) { remove(top.key) }
+        while entries.count >= maximum, let top = anonymous.popMin() {
+            if isCurrent(top, isOwned: false) { remove(top.key) }
+        }
+        while entries.count >= maximum, let top = owned.popMin() {
+            if isCurrent(top, isOwned: true) { remove(top.key) }
         }
         compactIfNeeded()
     }
 
-    /// Rebuilds the heap from the records once stale entries outnumber live ones.
+    /// Rebuilds the heaps from the records once stale entries outnumber live ones.
     ///
-    /// Every operation adds at most two to `heap.count - 2 * entries.count`, so at
+    /// Every operation adds at most two to `heaps - 2 * entries.count`, so at
     /// least about n/2 operations separate two O(n) rebuilds.
     mutating func compactIfNeeded() {
-        guard heap.count > 2 * entries.count + 16 else { return }
-        heap = entries.map { HeapEntry(expiresAt: $0.value.expiresAt, key: $0.key) }
-        var index = heap.count / 2
-        while index > 0 {
-            index -= 1
-            siftDown(index)
+        guard anonymous.count + owned.count > 2 * entries.count + 16 else { return }
+        var anonymousEntries: [HeapEntry] = []
+        var ownedEntries: [HeapEntry] = []
+        for (key, entry) in entries {
+            let heapEntry = HeapEntry(expiresAt: entry.expiresAt, key: key)
+            if entry.owner == nil { anonymousEntries.append(heapEntry) } else { ownedEntries.append(heapEntry) }
         }
-    }
-
-    private mutating func siftUp(_ start: Int) {
-        var child = start
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].expiresAt < heap[parent].expiresAt else { return }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    private mutating func siftDown(_ start: Int) {
-        var parent = start
-        let count = heap.count
-        while true {
-            let left = 2 * parent + 1
-            guard left < count else { return }
-            let right = left + 1
-            var smallest = left
-            if right < count && heap[right].expiresAt < heap[left].expiresAt { smallest = right }
-            guard heap[smallest].expiresAt < heap[parent].expiresAt else { return }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
+        anonymous.rebuild(anonymousEntries)
+        owned.rebuild(ownedEntries)
     }
 }
 

@@ -7,8 +7,8 @@ public import Foundation
 /// backend failed, a message saying what went wrong and how it may be remedied,
 /// and the underlying error. Its `description` never contains a session token,
 /// a cookie value or a key. Adapters answer it with its ``response``: `503
-/// Service Unavailable`, or `413 Content Too Large` for
-/// ``Code/sessionTooLarge``, the one code that is the request's doing.
+/// Service Unavailable`, `413 Content Too Large` for ``Code/sessionTooLarge``
+/// (the request's doing), or `409 Conflict` for ``Code/sessionEnded``.
 public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -21,6 +21,7 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
             case unsupported
             case overloaded
             case sessionTooLarge
+            case sessionEnded
         }
 
         private let base: Base
@@ -47,6 +48,12 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
         /// session is as it was. Unlike the other codes this is the client's
         /// doing, not the store's, and adapters answer it with `413 Content Too Large`.
         public static var sessionTooLarge: Code { .init(base: .sessionTooLarge) }
+        /// The session ended while the request ran (another request regenerated
+        /// it at login, invalidated it, or it was revoked), so the request's
+        /// changes could not be saved. Nothing was written. Adapters answer
+        /// `409 Conflict` (see ``SessionStoreError/response``): the client's
+        /// write did not happen and may be retried with the cookie it holds now.
+        public static var sessionEnded: Code { .init(base: .sessionEnded) }
 
         /// The code's name, for example `unavailable`.
         public var description: String { base.rawValue }
@@ -75,13 +82,15 @@ public struct SessionStoreError: Error, CustomStringConvertible, Sendable {
         self.cause = cause
     }
 
-    /// The short text an adapter sends in the `503` body: names the store, never a token or key.
+    /// The short text an adapter sends in the response body: names the store, never a token or key.
     public var responseMessage: String {
         switch code {
         case .sessionTooLarge: return "session too large: \(message)"
         case .tooLarge, .invalidData: return "session store '\(storeName)' refused the session: \(message)"
         case .conflictRetriesExhausted: return "session store '\(storeName)' busy: too many concurrent changes to this session"
         case .overloaded: return "session store '\(storeName)' overloaded: too many operations in flight"
+        case .sessionEnded:
+            return "the session ended while this request ran (signed in, signed out or revoked elsewhere); its changes were not saved"
         default: return "session store '\(storeName)' unavailable"
         }
     }
