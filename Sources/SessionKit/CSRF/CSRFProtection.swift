@@ -312,13 +312,13 @@ enum FormToken {
 
 /// Finds a byte string in a buffer in linear time (Knuth–Morris–Pratt): each
 /// byte of the buffer is compared at most twice, amortised, whatever the bytes.
-struct ByteSearch {
+package struct ByteSearch {
     private let needle: [UInt8]
     /// `failure[i]`: the length of the longest proper prefix of `needle[0...i]`
     /// that is also its suffix.
     private let failure: [Int]
 
-    init(_ needle: [UInt8]) {
+    package init(_ needle: [UInt8]) {
         self.needle = needle
         var failure = [Int](repeating: 0, count: needle.count)
         var length = 0
@@ -331,13 +331,24 @@ struct ByteSearch {
     }
 
     /// The index of the first occurrence of the needle at or after `start`, or `nil`.
-    func firstIndex(in haystack: [UInt8], from start: Int) -> Int? {
+    package func firstIndex(in haystack: [UInt8], from start: Int) -> Int? {
+        var comparisons = 0
+        return firstIndex(in: haystack, from: start, comparisons: &comparisons)
+    }
+
+    /// ``firstIndex(in:from:)``, adding the byte comparisons it made to
+    /// `comparisons` (at most twice the bytes searched; the tests check that).
+    package func firstIndex(in haystack: [UInt8], from start: Int, comparisons: inout Int) -> Int? {
         guard !needle.isEmpty, start >= 0, haystack.count - start >= needle.count else { return nil }
         var matched = 0
         var index = start
         while index < haystack.count {
             let byte = haystack[index]
-            while matched > 0 && byte != needle[matched] { matched = failure[matched - 1] }
+            while matched > 0 && byte != needle[matched] {
+                comparisons += 1
+                matched = failure[matched - 1]
+            }
+            comparisons += 1
             if byte == needle[matched] { matched += 1 }
             if matched == needle.count { return index - needle.count + 1 }
             index += 1

@@ -509,7 +509,7 @@ public struct SessionEngine: Sendable {
     /// its own version); `false` when it is gone (its owner's sessions were revoked).
     private func update(_ created: inout Created, with payload: SessionPayload) async throws -> Bool {
         let payload = withCSRFSecret(payload)
-        let encoding = try encoded(payload)
+        let encoding = try encoded(payload, under: created.token.key)
         let record = SessionRecord(key: created.token.key, data: encoding.bytes, expiresAt: created.expiresAt, owner: payload.owner)
         guard case .saved(let version) = try await performSave(record, expecting: created.version, to: serverStore) else { return false }
         if encoding.readsBackIdentical { decodedRecords.remember(payload, data: record.data, under: created.token.key) }
