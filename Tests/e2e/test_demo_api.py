@@ -8,6 +8,7 @@ import json
 import re
 import secrets
 import subprocess
+import threading
 
 import pytest
 
@@ -145,6 +146,45 @@ def test_login_with_a_bad_body_is_bad_request(demo: Demo, body: str) -> None:
     assert response.status == 400
     assert response.body == '{"error":"body must be {\\"user\\": \\"<1 to 64 characters>\\"}"}'
     assert client.get("/api/me").body == '{"user":null}'
+
+
+def test_increments_racing_a_login_are_kept_or_refused_never_lost(demo: Demo) -> None:
+    """Security review, item 2: sixteen increments and a login at once on one session.
+    An increment answered 200 must be in the session the login moved to; one that
+    lost the race must say so (409 sessionEnded, or 403 once the old session is
+    gone), never answer 200 and vanish."""
+    client = demo.client()
+    token = csrf_token(client)
+    client.post("/api/counter", headers={"X-CSRF-Token": token})
+    start = threading.Barrier(17)
+    results: list[tuple[str, Response]] = []
+    lock = threading.Lock()
+
+    def send(kind: str) -> None:
+        own = client.copy()
+        start.wait()
+        if kind == "login":
+            response = own.post("/api/login", body=json.dumps({"user": unique("alice")}), headers=json_with(token))
+        else:
+            response = own.post("/api/counter", headers={"X-CSRF-Token": token})
+        with lock:
+            results.append((kind, response))
+            if kind == "login":
+                client.cookies = own.cookies
+
+    threads = [threading.Thread(target=send, args=("counter",)) for _ in range(16)]
+    threads.append(threading.Thread(target=send, args=("login",)))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    [login] = [response for kind, response in results if kind == "login"]
+    assert login.status == 200, login
+    counted = [response for kind, response in results if kind == "counter"]
+    assert all(response.status in (200, 403, 409) for response in counted), [r.status for r in counted]
+    answered = sum(1 for response in counted if response.status == 200)
+    assert json.loads(client.get("/api/counter").body)["count"] == 1 + answered
 
 
 # Counter and values
