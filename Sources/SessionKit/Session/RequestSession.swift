@@ -108,7 +108,7 @@ public final class RequestSession: Sendable {
     }
 
     /// The value under `key`: reading is ``get(_:)``; assigning a value is
-    /// ``put(_:_:)`` and assigning `nil` is ``forget(_:)``.
+    /// ``put(_:_:)`` and assigning `nil` is ``forget(_:)-(String)``.
     ///
     /// `session["user"] = nil` removes the key; to keep a JSON null, assign
     /// ``SessionValue/null``.
