@@ -67,8 +67,8 @@ private final class CountingStore: SessionStore {
 }
 
 /// Keeps every log event, with the handler's own metadata merged in, so a test
-/// can read back what the engine logged.
-private final class LogCapture: Sendable {
+/// can read back what the engine logged (ObservabilityTests, PayloadEncryptionTests).
+final class LogCapture: Sendable {
     struct Entry: Sendable {
         var level: Logger.Level
         var message: String

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import SessionKit
 import SessionKitConformance
-import Synchronization
 import Testing
 
 @testable import SessionKit
@@ -55,7 +54,7 @@ import Testing
     /// no session (never a 500), and the refusal is logged at debug.
     @Test func tamperedCiphertextIsNoSession() async throws {
         let store = try MemoryStore()
-        let logs = DebugLogCapture()
+        let logs = LogCapture()
         let engine = try Self.engine(store, keys: [Self.newKey], logger: logs.logger)
         let token = try await Self.create(engine, ["user": "alice"])
         let stored = try #require(try await store.load(token.key))
@@ -169,42 +168,5 @@ import Testing
 
     @Test func encryptionIsOffByDefault() {
         #expect(SessionEngine.Configuration().payloadEncryption == nil)
-    }
-}
-
-/// Keeps every log event's level, message and metadata, for the debug-log check.
-private final class DebugLogCapture: Sendable {
-    struct Entry: Sendable {
-        var level: Logger.Level
-        var message: String
-        var metadata: [String: String]
-    }
-
-    private let storage = Mutex<[Entry]>([])
-
-    var entries: [Entry] { storage.withLock { $0 } }
-
-    var logger: Logger {
-        var logger = Logger(label: "sessionkit.tests") { _ in Handler(capture: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    struct Handler: LogHandler {
-        let capture: DebugLogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-
-        func log(event: LogEvent) {
-            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-            capture.storage.withLock {
-                $0.append(Entry(level: event.level, message: event.message.description, metadata: merged.mapValues { "\($0)" }))
-            }
-        }
     }
 }
