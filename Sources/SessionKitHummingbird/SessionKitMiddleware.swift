@@ -10,7 +10,8 @@ public import SessionKit
 /// `Cache-Control` come out; every decision is the engine's. A store failure
 /// is answered with `503 Service Unavailable` and a short body naming the
 /// store, never with an empty session. When the handler throws, nothing is
-/// committed.
+/// committed; a ``CSRFError`` it throws (from `validateCSRF`) is answered like the
+/// automatic check's refusal, and a ``SessionStoreError`` like a store failure.
 ///
 /// Unsafe requests pass the engine's CSRF check before the handler runs; a
 /// refused one gets `403` with a short body saying why (JSON when the client
@@ -56,7 +57,18 @@ public struct SessionKitMiddleware<Context: SessionKitRequestContext>: RouterMid
         context.session = session
         var request = request
         if let refusal = try await checkCSRF(&request, session: session) { return refusal }
-        var response = try await next(request, context)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as CSRFError {
+            // A route's own check (`validateCSRF`) refused the request: the same answer
+            // as the automatic check's, and nothing is committed.
+            return .csrfRefused(error, request: request)
+        } catch let error as SessionStoreError {
+            // A route's own store call (listing or revoking sessions) failed: 503 naming
+            // the store, not a 500; nothing is committed.
+            return .sessionStoreUnavailable(error)
+        }
         let result: SessionCommitResult
         do {
             result = try await engine.commit(session)

@@ -43,6 +43,15 @@ struct HandlerFailure: Error {}
             let body = try await request.body.collect(upTo: 1 << 20)
             return Response(status: .ok, body: .init(byteBuffer: body))
         }
+        router.get("checked") { request, context -> String in
+            context.session.put("count", 99)
+            try context.session.validateCSRF(token: request.headers[.csrfToken])
+            return "checked"
+        }
+        router.get("store-fails") { _, context -> String in
+            context.session.put("count", 99)
+            throw SessionStoreError(code: .unavailable, storeName: "memory", message: "the test made it fail")
+        }
         router.get("explode") { _, context -> String in
             context.session.put("count", 99)
             throw HandlerFailure()
@@ -139,6 +148,40 @@ struct HandlerFailure: Error {}
             #expect(!response.headers[values: .setCookie].isEmpty)
             #expect(response.headers[values: .vary] == ["Cookie"])
             #expect(response.headers[values: .cacheControl] == [#"private, no-cache="Set-Cookie""#])
+        }
+    }
+
+    // MARK: Errors a route throws
+
+    /// A route that checks CSRF by hand (`validateCSRF`) and refuses: 403 with the
+    /// automatic check's body, never a 500; the route's write is not committed.
+    @Test func aCSRFErrorThrownByARouteIsA403() async throws {
+        try await withApp { client in
+            var jar = CookieJar()
+            let token = try await token(client, &jar)
+
+            let refused = try await client.execute("/checked", method: .get, jar: &jar, headers: [.csrfToken: "forged"])
+            let missing = try await client.execute("/checked", method: .get, jar: &jar)
+            let passed = try await client.execute("/checked", method: .get, jar: &jar, headers: [.csrfToken: token])
+
+            #expect(refused.status == .forbidden)
+            #expect(refused.text == "CSRF token mismatch\n")
+            #expect(missing.status == .forbidden)
+            #expect(missing.text == "missing CSRF token\n")
+            #expect(passed.status == .ok)
+        }
+    }
+
+    @Test func aSessionStoreErrorThrownByARouteIsA503NamingTheStore() async throws {
+        try await withApp { client in
+            var jar = CookieJar()
+            _ = try await token(client, &jar)
+
+            let response = try await client.execute("/store-fails", method: .get, jar: &jar)
+
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.text == "session store 'memory' unavailable\n")
+            #expect(try await client.execute("/count", method: .get, jar: &jar).text == "0")
         }
     }
 

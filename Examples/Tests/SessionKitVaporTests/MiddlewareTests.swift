@@ -50,6 +50,15 @@ struct HandlerFailure: Error {}
             }
             return Response(status: .ok, body: .init(buffer: body))
         }
+        app.get("checked") { req -> String in
+            req.sessionKit.put("count", 99)
+            try req.sessionKit.validateCSRF(token: req.headers.first(name: "X-CSRF-Token"))
+            return "checked"
+        }
+        app.get("store-fails") { req -> String in
+            req.sessionKit.put("count", 99)
+            throw SessionStoreError(code: .unavailable, storeName: "memory", message: "the test made it fail")
+        }
         app.get("explode") { req -> String in
             req.sessionKit.put("count", 99)
             throw HandlerFailure()
@@ -167,6 +176,42 @@ struct HandlerFailure: Error {}
 
             #expect(response.headers[.cacheControl] == ["no-store"])
             #expect(response.headers[.vary] == ["Accept-Encoding", "Cookie"])
+        }
+    }
+
+    // MARK: Errors a route throws
+
+    /// A route that checks CSRF by hand (`validateCSRF`) and refuses: 403 with the
+    /// automatic check's body, never a 500; the route's write is not committed.
+    @Test func aCSRFErrorThrownByARouteIsA403() async throws {
+        try await withSessionApp { app in
+            let client = try app.testing()
+            var jar = CookieJar()
+            let token = try await token(client, &jar)
+
+            let refused = try await client.send(.GET, "/checked", jar: &jar, headers: ["X-CSRF-Token": "forged"])
+            let missing = try await client.send(.GET, "/checked", jar: &jar)
+            let passed = try await client.send(.GET, "/checked", jar: &jar, headers: ["X-CSRF-Token": token])
+
+            #expect(refused.status == .forbidden)
+            #expect(refused.text == "CSRF token mismatch\n")
+            #expect(missing.status == .forbidden)
+            #expect(missing.text == "missing CSRF token\n")
+            #expect(passed.status == .ok)
+        }
+    }
+
+    @Test func aSessionStoreErrorThrownByARouteIsA503NamingTheStore() async throws {
+        try await withSessionApp { app in
+            let client = try app.testing()
+            var jar = CookieJar()
+            _ = try await token(client, &jar)
+
+            let response = try await client.send(.GET, "/store-fails", jar: &jar)
+
+            #expect(response.status == .serviceUnavailable)
+            #expect(response.text == "session store 'memory' unavailable\n")
+            #expect(try await client.send(.GET, "/count", jar: &jar).text == "0")
         }
     }
 
