@@ -192,6 +192,12 @@ extension SessionStoreConformance {
     /// outcome of that order. Compared are the values, exactly (strings byte for
     /// byte, doubles bit for bit), the flash marks (as sets) and the owner.
     ///
+    /// Flash ageing is per request, on what the request loaded (as in Laravel):
+    /// the second request of a serial order did not see, in the concurrent run,
+    /// what the first one flashed, so it leaves those keys for the next request
+    /// instead of removing them. The reference models that; see
+    /// `serialOutcome(of:from:token:csrfMode:)`.
+    ///
     /// - Parameters:
     ///   - requests: The calls of the three requests.
     ///   - store: The store under test, with compare-and-swap.
@@ -382,15 +388,38 @@ extension SessionStoreConformance {
             throw fail("the reference memory store refused a copy of the initial record")
         }
         let engine = try propertyEngine(reference, csrfMode: csrfMode)
+        // In the concurrent run every request loaded the initial record, and sees only its flash keys.
+        let loadedFlashKeys = flashKeys(in: try SessionValue(jsonBytes: record.data))
         for calls in requests {
             let session = try await engine.load(token: token)
             // The previous request removed the session: in the concurrent run this
             // request's commit is discarded, so its calls change nothing.
             guard session.isLoaded else { break }
+            // Not a serial order in the strict sense, on purpose: a request ages only
+            // the flash keys it loaded, so the keys an earlier request of this order
+            // flashed after the initial record (unseen in the concurrent run) survive
+            // this request's ageing, as if it kept them; `now` on such a key makes
+            // it seen. Without this, the check would demand that a flashed message
+            // vanish unseen (A flashes, concurrent B removes it).
+            let unseen = flashKeys(in: try await storedContent(token.key, in: reference))
+                .subtracting(loadedFlashKeys)
+                .subtracting(calls.compactMap { if case .now(let key, _) = $0 { key } else { nil } })
+            if !unseen.isEmpty { session.keep(unseen.sorted()) }
             for call in calls { call.apply(to: session) }
             _ = try await engine.commit(session)
         }
         return try await storedContent(token.key, in: reference)
+    }
+
+    /// The keys on either flash list (`fn`, `fo`) of a decoded record.
+    private static func flashKeys(in content: SessionValue?) -> Set<String> {
+        guard case .object(let object)? = content else { return [] }
+        var keys: Set<String> = []
+        for mark in ["fn", "fo"] {
+            guard case .array(let listed)? = object[mark] else { continue }
+            for case .string(let key) in listed { keys.insert(key) }
+        }
+        return keys
     }
 
     /// The decoded record under `key` with its flash marks sorted, or `nil` when there is none.

@@ -48,8 +48,9 @@ public struct SessionKitVaporMiddleware: AsyncMiddleware {
     /// Vapor's entry point: runs ``respond(to:chainingTo:)-(_,AsyncResponder)`` in a task
     /// that prefers the request's event loop, so the session work, the chain
     /// after it and the commit run there without hopping threads — unless the
-    /// store blocks its calling thread (``SessionStore/blocksCallingThread``, the
-    /// file store), which is kept off the event loop as Vapor's `AsyncMiddleware` does.
+    /// store blocks its calling thread (``SessionStore/blocksCallingThread``), which
+    /// is kept off the event loop as Vapor's `AsyncMiddleware` does. (``FileStore``
+    /// does not: its file I/O runs on threads of its own, never on the event loop.)
     ///
     /// - Parameters:
     ///   - request: The request.

@@ -69,6 +69,26 @@ struct EngineHarness {
         #expect(after.get("user") == "alice")
     }
 
+    /// A request ages only the flash data it loaded: a message flashed by a
+    /// concurrent request after this one loaded the session is left for the next
+    /// request, even when this one's commit is replayed on the fresher record.
+    @Test func aFlashSetAfterARequestLoadedSurvivesThatRequestsReplay() async throws {
+        let harness = try EngineHarness { $0.csrf.mode = .originOnly }
+        let token = try await harness.createSession()
+        let earlier = try await harness.load(token)
+        try await harness.request(token) { $0.flash("notice", "saved") }
+
+        earlier.put("theme", "dark")
+        let result = try await harness.engine.commit(earlier)
+
+        #expect(result.action == .saved)
+        let next = try await harness.load(token)
+        #expect(next.getFlash("notice") == "saved")
+        #expect(next.get("theme") == "dark")
+        _ = try await harness.engine.commit(next)
+        #expect(try await harness.load(token).getFlash("notice") == nil)
+    }
+
     @Test func reflashKeepsEveryFlashedValueForOneMoreRequest() async throws {
         let harness = try EngineHarness()
         let token = try await harness.createSession()

@@ -80,10 +80,11 @@ extension MiddlewareTests {
         #expect(store.callsOnEventLoop.allSatisfy { !$0 })
     }
 
-    @Test func theFileStoreSaysItBlocksItsCallingThread() throws {
+    /// The file store runs its system calls on threads of its own, so its calls may start on the event loop.
+    @Test func theFileStoreSaysItDoesNotBlockItsCallingThread() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sessionkit-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        #expect(try FileStore(directory: directory).blocksCallingThread)
+        #expect(try !FileStore(directory: directory).blocksCallingThread)
         #expect(try !MemoryStore().blocksCallingThread)
     }
 }

@@ -22,6 +22,11 @@ final class SessionCommitQueue: Sendable {
         var operations: [SessionOperation]
         /// The request's payload with its own changes, before flash ageing.
         var current: SessionPayload
+
+        /// The flash keys this request saw, the only ones its flash ageing removes.
+        var seenFlashKeys: Set<String> {
+            SessionPayload.flashKeysSeen(loaded: loaded.payload, operations: operations)
+        }
     }
 
     /// A member with the continuation that wakes it; `nil` for the request that

@@ -64,6 +64,10 @@ extension SessionEngine {
     /// The payload after the batch's members, in order, each followed by its
     /// flash ageing, as if they had committed one after another. Stops after
     /// a member that empties the session: the ones after it find it gone.
+    ///
+    /// Each member ages only the flash keys it saw (``SessionPayload/ageFlash(seeing:)``):
+    /// a message flashed by a request that committed after this one loaded is
+    /// left for the next request, not removed unseen.
     private func fold(_ members: [SessionCommitQueue.Member], onto base: SessionPayload?) -> (payload: SessionPayload, count: Int) {
         var payload: SessionPayload
         var members = members[...]
@@ -71,14 +75,15 @@ extension SessionEngine {
             payload = base
         } else {
             // The first member's own payload is its loaded record with its changes applied.
-            payload = members.removeFirst().current
-            payload.ageFlash()
+            let first = members.removeFirst()
+            payload = first.current
+            payload.ageFlash(seeing: first.seenFlashKeys)
             if payload.isEmpty { return (payload, 1) }
         }
         var count = base == nil ? 1 : 0
         for member in members {
             for operation in member.operations { payload.apply(operation) }
-            payload.ageFlash()
+            payload.ageFlash(seeing: member.seenFlashKeys)
             count += 1
             if payload.isEmpty { break }
         }

@@ -555,10 +555,12 @@ public struct SessionEngine: Sendable {
         var version = loaded.stored.version
         var attempt = 0
         var created: Created?
+        // Replayed on a fresher record after a conflict, the request still ages only the flash keys it loaded.
+        let seenFlashKeys = SessionPayload.flashKeysSeen(loaded: loaded.payload, operations: operations)
         while true {
             var payload = base
             for operation in operations { payload.apply(operation) }
-            payload.ageFlash()
+            payload.ageFlash(seeing: seenFlashKeys)
             // A regenerated session is a new login on this device: record the client afresh.
             payload.recordClient(client, as: configuration.metadata)
             do {

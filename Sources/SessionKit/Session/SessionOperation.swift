@@ -140,6 +140,39 @@ struct SessionPayload: Sendable, Hashable {
         flashNew = []
     }
 
+    /// Ends the flash cycle of a request that saw only the flash keys in
+    /// `seen`, on a payload that may also hold other requests' changes (its
+    /// log replayed on a fresher record after a conflict, or folded after other
+    /// members of a batch).
+    ///
+    /// Laravel ages per request what that request loaded. A key on the old list
+    /// that the request never saw (flashed by a request that committed after
+    /// this one loaded) is not removed: it stays on the old list, for the next
+    /// request to show. Keys the request saw go as in ``ageFlash()``, which this
+    /// is when `seen` holds every key on the old list.
+    ///
+    /// - Parameter seen: ``flashKeysSeen(loaded:operations:)`` of the request.
+    mutating func ageFlash(seeing seen: Set<String>) {
+        var unseen: [String] = []
+        for key in flashOld {
+            if seen.contains(key) {
+                values[key] = nil
+            } else if !flashNew.contains(key) {
+                unseen.append(key)
+            }
+        }
+        flashOld = unseen + flashNew
+        flashNew = []
+    }
+
+    /// The flash keys a request saw: the ones marked in the payload it loaded,
+    /// and the ones it set with ``SessionOperation/now(_:_:)`` itself.
+    static func flashKeysSeen(loaded: SessionPayload, operations: [SessionOperation]) -> Set<String> {
+        var seen = Set(loaded.flashOld).union(loaded.flashNew)
+        for case .now(let key, _) in operations { seen.insert(key) }
+        return seen
+    }
+
     /// Whether two owner ids are the same owner: the same UTF-8 bytes, as every
     /// store compares them. Swift's `==` on `String` would also equate canonically
     /// equivalent ids ("é" and "e" + U+0301), which are two owners in a database.

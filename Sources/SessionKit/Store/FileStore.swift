@@ -74,8 +74,14 @@ public import Logging
 /// The store does not do network file systems (`flock` and `rename` are not
 /// reliable there), does not `fsync` the directory after a rename (after a power
 /// failure a session may fall back to its previous version, never to a torn
-/// one), and does not cap the number of sessions. Blocking file I/O runs on the
-/// calling task's thread; each call is a handful of system calls on small files.
+/// one), and does not cap the number of sessions.
+///
+/// Every async call's file I/O (`open`, `read`, `write`, `fsync`, `flock`,
+/// `rename`) runs on a small pool of dedicated threads that the process's file
+/// stores share (as many as processors, 4 to 16, started as needed), while the
+/// calling task is suspended: a slow or stuck disk holds those threads, never
+/// Swift's cooperative pool or a server's event loops. Only the synchronous
+/// ``sweepExpired()`` runs on its caller's thread; ``run()`` calls it on the pool.
 ///
 /// The file format, version 2 (all integers little-endian):
 ///
@@ -120,8 +126,9 @@ public final class FileStore: SessionOwnerIndex {
     /// `file`.
     public var name: String { "file" }
 
-    /// `true`: reads, writes and `fsync` run on the calling thread.
-    public var blocksCallingThread: Bool { true }
+    /// `false`: every async call's reads, writes and `fsync` run on the store's
+    /// own threads (see ``FileStore``), so the calling thread is free meanwhile.
+    public var blocksCallingThread: Bool { false }
 
     /// The absolute path of the directory that holds the session files.
     public let directory: String
@@ -133,6 +140,7 @@ public final class FileStore: SessionOwnerIndex {
     private let ownerDirectory: String
     private let clock: any SessionClock
     private let logger: Logger
+    private let threadPool: BlockingThreadPool
 
     /// Temporary files older than this are left over from a crashed writer and removed by a sweep.
     static let staleTemporaryFileAge: TimeInterval = 600
@@ -155,11 +163,22 @@ public final class FileStore: SessionOwnerIndex {
     /// - Throws: ``SessionConfigurationError`` naming `FileStore.directory` when
     ///   the directory cannot be created or is not a writable directory, or
     ///   `FileStore.sweepInterval` when the interval is not positive.
-    public init(
+    public convenience init(
         directory: String,
         configuration: Configuration = .init(),
         clock: any SessionClock = SystemSessionClock(),
         logger: Logger = Logger(label: "sessionkit.file-store")
+    ) throws(SessionConfigurationError) {
+        try self.init(directory: directory, configuration: configuration, clock: clock, logger: logger, threadPool: .shared)
+    }
+
+    /// Opens a store whose file I/O runs on `threadPool` (tests give it a pool of its own).
+    package init(
+        directory: String,
+        configuration: Configuration = .init(),
+        clock: any SessionClock = SystemSessionClock(),
+        logger: Logger = Logger(label: "sessionkit.file-store"),
+        threadPool: BlockingThreadPool
     ) throws(SessionConfigurationError) {
         guard configuration.sweepInterval > .zero else {
             throw SessionConfigurationError(
@@ -216,6 +235,7 @@ public final class FileStore: SessionOwnerIndex {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
+        self.threadPool = threadPool
     }
 
     /// Loads the record kept under `key`.
@@ -227,6 +247,10 @@ public final class FileStore: SessionOwnerIndex {
     /// - Throws: ``SessionStoreError`` with code ``SessionStoreError/Code/unavailable``
     ///   when the file cannot be read for any reason other than not existing.
     public func load(_ key: SessionKey) async throws -> StoredSession? {
+        try await threadPool.run { try self.loadBlocking(key) }
+    }
+
+    private func loadBlocking(_ key: SessionKey) throws -> StoredSession? {
         switch try readFile(at: path(for: key)) {
         case .absent:
             return nil
@@ -258,6 +282,10 @@ public final class FileStore: SessionOwnerIndex {
     ///   is outside the range the format can hold or the owner is longer than
     ///   4 GiB of UTF-8.
     public func save(_ record: SessionRecord, expecting version: SessionVersion?) async throws -> SessionSaveResult {
+        try await threadPool.run { try self.saveBlocking(record, expecting: version) }
+    }
+
+    private func saveBlocking(_ record: SessionRecord, expecting version: SessionVersion?) throws -> SessionSaveResult {
         let expiresAt = try milliseconds(record.expiresAt)
         if let owner = record.owner, owner.utf8.count > FileStoreFormat.maximumOwnerLength {
             throw SessionStoreError(
@@ -328,6 +356,10 @@ public final class FileStore: SessionOwnerIndex {
     /// - Throws: ``SessionStoreError`` with code ``SessionStoreError/Code/unavailable``
     ///   when the file cannot be read or rewritten.
     public func touch(_ key: SessionKey, expiresAt: Date) async throws {
+        try await threadPool.run { try self.touchBlocking(key, expiresAt: expiresAt) }
+    }
+
+    private func touchBlocking(_ key: SessionKey, expiresAt: Date) throws {
         let expiresAt = try milliseconds(expiresAt)
         let target = path(for: key)
         try withLock(for: key) {
@@ -363,6 +395,10 @@ public final class FileStore: SessionOwnerIndex {
     /// - Throws: ``SessionStoreError`` with code ``SessionStoreError/Code/unavailable``
     ///   when the file exists but cannot be removed.
     public func delete(_ key: SessionKey) async throws {
+        try await threadPool.run { try self.deleteBlocking(key) }
+    }
+
+    private func deleteBlocking(_ key: SessionKey) throws {
         let target = path(for: key)
         try withLock(for: key) {
             // The owner is only needed to tidy its index: a file that cannot be read is removed all the same.
@@ -401,6 +437,10 @@ public final class FileStore: SessionOwnerIndex {
     /// - Throws: ``SessionStoreError`` with code ``SessionStoreError/Code/unavailable``
     ///   when the index or a session file cannot be read for any reason other than not existing.
     public func sessions(of owner: String, limit: Int, cursor: SessionOwnerCursor?) async throws -> SessionOwnerPage {
+        try await threadPool.run { try self.sessionsBlocking(of: owner, limit: limit, cursor: cursor) }
+    }
+
+    private func sessionsBlocking(of owner: String, limit: Int, cursor: SessionOwnerCursor?) throws -> SessionOwnerPage {
         let hash = Self.ownerHash(owner)
         let now = clock.now()
         let limit = SessionOwnerPage.clamped(limit)
@@ -461,6 +501,10 @@ public final class FileStore: SessionOwnerIndex {
     ///   when the index or a session file cannot be read or removed; the
     ///   sessions removed before the failure stay removed.
     public func deleteSessions(of owner: String, except key: SessionKey?, limit: Int) async throws -> SessionOwnerDeletion {
+        try await threadPool.run { try self.deleteSessionsBlocking(of: owner, except: key, limit: limit) }
+    }
+
+    private func deleteSessionsBlocking(of owner: String, except key: SessionKey?, limit: Int) throws -> SessionOwnerDeletion {
         let hash = Self.ownerHash(owner)
         let now = clock.now()
         let limit = SessionOwnerPage.clamped(limit)
@@ -533,7 +577,7 @@ public final class FileStore: SessionOwnerIndex {
     /// retried at the next interval rather than ending the loop.
     public func run() async throws {
         await SessionStoreSweeper(interval: configuration.sweepInterval, storeName: name, logger: logger).run {
-            try sweepExpired()
+            try await threadPool.run { try self.sweepExpired() }
         }
     }
 }

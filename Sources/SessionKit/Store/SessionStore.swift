@@ -117,10 +117,12 @@ public protocol SessionStore: Sendable {
     /// A short name for logs and error messages, for example `memory`, `file`, `redis`.
     var name: String { get }
 
-    /// Whether the store's calls block the calling thread on I/O (the file
-    /// store's reads, writes and `fsync`). Adapters keep such a store's calls off
-    /// the server's event loops; for the others they may run the whole session
-    /// work on the request's event loop, which saves thread hops. Default `false`.
+    /// Whether the store's calls block the calling thread on I/O (plain file
+    /// system calls made on the caller's thread, for example). Adapters keep such
+    /// a store's calls off the server's event loops; for the others they may run
+    /// the whole session work on the request's event loop, which saves thread
+    /// hops. Default `false`; ``FileStore`` is `false` too, because it runs its
+    /// system calls on threads of its own.
     var blocksCallingThread: Bool { get }
 
     /// Loads the record kept under `key`.
