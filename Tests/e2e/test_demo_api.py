@@ -258,6 +258,23 @@ def test_body_over_64_kib_is_payload_too_large(demo: Demo) -> None:
     assert over.body == '{"error":"request body larger than 65536 bytes"}'
 
 
+def test_a_session_past_its_size_limit_is_413_and_keeps_what_it_held(demo: Demo) -> None:
+    """Security review, item 4: a session is not a cache. Five values of 60 KiB pass the
+    demo's 64 KiB body limit one by one, but together exceed maximumSessionSize (256 KiB):
+    the write that would cross it is answered 413 and the stored session is unchanged."""
+    client = demo.client()
+    token = csrf_token(client)
+    value = '"' + "x" * (60 * 1024) + '"'
+    answers = [client.put(f"/api/values/v{index}", body=value, headers=json_with(token)) for index in range(5)]
+
+    assert [response.status for response in answers[:4]] == [200, 200, 200, 200]
+    assert answers[4].status == 413, answers[4]
+    assert "session too large" in answers[4].body
+    for index in range(4):
+        assert client.get(f"/api/values/v{index}").body == '{"value":' + value + "}"
+    assert client.get("/api/values/v4").body == '{"value":null}'
+
+
 # CSRF
 
 
