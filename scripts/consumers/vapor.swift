@@ -1,10 +1,12 @@
 // A Vapor app as the README shows it: log in, a CSRF-protected POST, read it back.
 import Foundation
+STORE_IMPORTS
 import STORE_MODULE
 import SessionKitVapor
 import Vapor
 
-let app = try await Application.make(.testing)
+// The port comes as the first argument; Vapor is told no command line of its own (it serves).
+let app = try await Application.make(Environment(name: "production", arguments: ["consumer"]))
 app.http.server.configuration.port = Int(CommandLine.arguments[1])!
 STORE_SETUP
 app.sessionKit.engine = try SessionEngine(store: store)
