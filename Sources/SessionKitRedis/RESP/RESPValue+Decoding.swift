@@ -42,6 +42,63 @@ extension RESPValue {
     }
 }
 
+extension RESPValue {
+    // The line and integer readers the parser and the frame scanner share.
+
+    /// Finds the CRLF-terminated line starting at `start`.
+    ///
+    /// - Returns: The line without its CRLF and the index after the CRLF, or `nil`
+    ///   when the CRLF has not arrived yet.
+    static func readLine(in buffer: ByteBuffer, from start: Int, limits: DecodingLimits) throws(RESPError) -> ([UInt8], Int)? {
+        let available = buffer.writerIndex - start
+        guard available > 0 else { return nil }
+        let window = min(available, limits.maximumLineLength + 2)
+        guard let view = buffer.viewBytes(at: start, length: window) else { return nil }
+        guard let carriageReturn = view.firstIndex(of: UInt8(ascii: "\r")) else {
+            if window > limits.maximumLineLength {
+                throw RESPError("a line is longer than the limit of \(limits.maximumLineLength) bytes")
+            }
+            if view.contains(UInt8(ascii: "\n")) {
+                throw RESPError("a line ends in LF without CR")
+            }
+            return nil
+        }
+        // A line one byte over the limit has its CR as the window's last byte, and
+        // its LF outside the window: waiting for that LF would wait forever.
+        guard carriageReturn - view.startIndex <= limits.maximumLineLength else {
+            throw RESPError("a line is longer than the limit of \(limits.maximumLineLength) bytes")
+        }
+        let lineFeedIndex = carriageReturn + 1
+        guard lineFeedIndex < view.endIndex else { return nil }
+        guard view[lineFeedIndex] == UInt8(ascii: "\n") else {
+            throw RESPError("a CR inside a line is not followed by LF")
+        }
+        let line = Array(view[view.startIndex..<carriageReturn])
+        if line.contains(UInt8(ascii: "\n")) {
+            throw RESPError("a line ends in LF without CR")
+        }
+        return (line, start + (lineFeedIndex - view.startIndex) + 1)
+    }
+
+    /// Parses a decimal integer: an optional `-` and at least one digit, nothing else.
+    static func parseInteger(_ line: [UInt8], what: String) throws(RESPError) -> Int64 {
+        var digits = line[...]
+        let isNegative = digits.first == UInt8(ascii: "-")
+        if isNegative { digits = digits.dropFirst() }
+        guard !digits.isEmpty, digits.count <= 19, digits.allSatisfy({ (0x30...0x39).contains($0) }) else {
+            throw RESPError("\(what) is not a decimal number")
+        }
+        var magnitude: UInt64 = 0
+        for digit in digits { magnitude = magnitude * 10 + UInt64(digit - 0x30) }
+        if isNegative {
+            guard magnitude <= UInt64(Int64.max) + 1 else { throw RESPError("\(what) is out of range") }
+            return magnitude == UInt64(Int64.max) + 1 ? .min : -Int64(magnitude)
+        }
+        guard magnitude <= UInt64(Int64.max) else { throw RESPError("\(what) is out of range") }
+        return Int64(magnitude)
+    }
+}
+
 /// Parses from a copy of the buffer, moving only its own index, so a partial
 /// value leaves the caller's buffer untouched.
 private struct Parser {
@@ -131,57 +188,12 @@ private struct Parser {
         return .array(elements)
     }
 
-    /// Finds the CRLF-terminated line starting at `start`.
-    ///
-    /// - Returns: The line without its CRLF and the index after the CRLF, or `nil`
-    ///   when the CRLF has not arrived yet.
     private func readLine(from start: Int) throws(RESPError) -> ([UInt8], Int)? {
-        let available = buffer.writerIndex - start
-        guard available > 0 else { return nil }
-        let window = min(available, limits.maximumLineLength + 2)
-        guard let view = buffer.viewBytes(at: start, length: window) else { return nil }
-        guard let carriageReturn = view.firstIndex(of: UInt8(ascii: "\r")) else {
-            if window > limits.maximumLineLength {
-                throw RESPError("a line is longer than the limit of \(limits.maximumLineLength) bytes")
-            }
-            if view.contains(UInt8(ascii: "\n")) {
-                throw RESPError("a line ends in LF without CR")
-            }
-            return nil
-        }
-        // A line one byte over the limit has its CR as the window's last byte, and
-        // its LF outside the window: waiting for that LF would wait forever.
-        guard carriageReturn - view.startIndex <= limits.maximumLineLength else {
-            throw RESPError("a line is longer than the limit of \(limits.maximumLineLength) bytes")
-        }
-        let lineFeedIndex = carriageReturn + 1
-        guard lineFeedIndex < view.endIndex else { return nil }
-        guard view[lineFeedIndex] == UInt8(ascii: "\n") else {
-            throw RESPError("a CR inside a line is not followed by LF")
-        }
-        let line = Array(view[view.startIndex..<carriageReturn])
-        if line.contains(UInt8(ascii: "\n")) {
-            throw RESPError("a line ends in LF without CR")
-        }
-        return (line, start + (lineFeedIndex - view.startIndex) + 1)
+        try RESPValue.readLine(in: buffer, from: start, limits: limits)
     }
 
-    /// Parses a decimal integer: an optional `-` and at least one digit, nothing else.
     private func parseInteger(_ line: [UInt8], what: String) throws(RESPError) -> Int64 {
-        var digits = line[...]
-        let isNegative = digits.first == UInt8(ascii: "-")
-        if isNegative { digits = digits.dropFirst() }
-        guard !digits.isEmpty, digits.count <= 19, digits.allSatisfy({ (0x30...0x39).contains($0) }) else {
-            throw RESPError("\(what) is not a decimal number")
-        }
-        var magnitude: UInt64 = 0
-        for digit in digits { magnitude = magnitude * 10 + UInt64(digit - 0x30) }
-        if isNegative {
-            guard magnitude <= UInt64(Int64.max) + 1 else { throw RESPError("\(what) is out of range") }
-            return magnitude == UInt64(Int64.max) + 1 ? .min : -Int64(magnitude)
-        }
-        guard magnitude <= UInt64(Int64.max) else { throw RESPError("\(what) is out of range") }
-        return Int64(magnitude)
+        try RESPValue.parseInteger(line, what: what)
     }
 }
 #endif  // Redis

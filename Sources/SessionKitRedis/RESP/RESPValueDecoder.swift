@@ -114,10 +114,12 @@ struct RESPFrameScanner {
         }
     }
 
-    /// Reads the header line of the item whose type byte precedes `lineStart`.
+    /// Reads the header line of the item whose type byte precedes `lineStart`,
+    /// with the parser's own line and integer readers.
     ///
-    /// - Returns: For `$` and `*` the declared length (`-1`: null), otherwise 0;
-    ///   and the index after the line's CRLF. `nil` when the CRLF has not arrived.
+    /// - Returns: For `$` and `*` the declared length (`-1`: null; other negative
+    ///   lengths are left to the parser, which refuses them), otherwise 0; and the
+    ///   index after the line's CRLF. `nil` when the CRLF has not arrived.
     private mutating func readHeader(
         _ buffer: ByteBuffer,
         at lineStart: Int,
@@ -127,44 +129,17 @@ struct RESPFrameScanner {
         case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "$"), UInt8(ascii: "*"): break
         default: throw RESPError("unknown type byte 0x\(String(typeByte, radix: 16)) (RESP2 has + - : $ *)")
         }
-        let available = buffer.writerIndex - lineStart
-        guard available > 0 else { return nil }
-        let window = min(available, limits.maximumLineLength + 2)
-        guard let view = buffer.viewBytes(at: lineStart, length: window) else { return nil }
-        guard let carriageReturn = view.firstIndex(of: UInt8(ascii: "\r")) else {
-            bytesExamined += window
-            if window > limits.maximumLineLength {
-                throw RESPError("a line is longer than the limit of \(limits.maximumLineLength) bytes")
-            }
-            if view.contains(UInt8(ascii: "\n")) { throw RESPError("a line ends in LF without CR") }
+        guard let (line, lineEnd) = try RESPValue.readLine(in: buffer, from: lineStart, limits: limits) else {
+            // An incomplete line is looked at again on the next read: at most one line's worth.
+            bytesExamined += min(buffer.writerIndex - lineStart, limits.maximumLineLength + 2)
             return nil
         }
-        let lineLength = carriageReturn - view.startIndex
-        bytesExamined += lineLength + 2
-        guard lineLength <= limits.maximumLineLength else {
-            throw RESPError("a line is longer than the limit of \(limits.maximumLineLength) bytes")
+        bytesExamined += lineEnd - lineStart
+        switch typeByte {
+        case UInt8(ascii: "$"): return (try RESPValue.parseInteger(line, what: "bulk string length"), lineEnd)
+        case UInt8(ascii: "*"): return (try RESPValue.parseInteger(line, what: "array length"), lineEnd)
+        default: return (0, lineEnd)
         }
-        guard carriageReturn + 1 < view.endIndex else { return nil }
-        guard view[carriageReturn + 1] == UInt8(ascii: "\n") else {
-            throw RESPError("a CR inside a line is not followed by LF")
-        }
-        let lineEnd = lineStart + lineLength + 2
-        guard typeByte == UInt8(ascii: "$") || typeByte == UInt8(ascii: "*") else { return (0, lineEnd) }
-        // Lengths are short; the full parse checks the digits again and gives the same errors.
-        let line = view[view.startIndex..<carriageReturn]
-        let isNegative = line.first == UInt8(ascii: "-")
-        let digits = isNegative ? line.dropFirst() : line[...]
-        guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ (0x30...0x39).contains($0) }) else {
-            let what = typeByte == UInt8(ascii: "$") ? "bulk string length" : "array length"
-            throw RESPError("\(what) is not a decimal number")
-        }
-        let magnitude = digits.reduce(Int64(0)) { $0 * 10 + Int64($1 - 0x30) }
-        let length = isNegative ? -magnitude : magnitude
-        guard length >= -1 else {
-            let what = typeByte == UInt8(ascii: "$") ? "bulk string length" : "array length"
-            throw RESPError("\(what) \(length) is negative")
-        }
-        return (length, lineEnd)
     }
 }
 #endif  // Redis
