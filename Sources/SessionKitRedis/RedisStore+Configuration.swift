@@ -2,6 +2,43 @@
 public import SessionKit
 
 extension RedisStore {
+    /// A Redis server's address: a host name or IP address and a TCP port.
+    public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+        /// The host name or IP address.
+        public var host: String
+        /// The TCP port.
+        public var port: Int
+
+        /// Creates an address.
+        ///
+        /// - Parameters:
+        ///   - host: The host name or IP address (an IPv6 address without brackets).
+        ///   - port: The TCP port, 1–65535.
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+
+        /// `host:port`, with an IPv6 host in brackets.
+        public var description: String {
+            host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        }
+    }
+
+    /// How the Redis servers a store talks to are arranged.
+    public enum Topology: Sendable, Hashable {
+        /// One server, at ``Configuration/host`` and ``Configuration/port``.
+        case standalone
+        /// A master found through Redis Sentinel: the sentinels' addresses and the
+        /// name of the master they watch. ``Configuration/host`` and
+        /// ``Configuration/port`` are not used.
+        case sentinel(masterName: String, sentinels: [Endpoint])
+        /// A Redis Cluster, discovered from any of these seed nodes.
+        /// ``Configuration/host`` and ``Configuration/port`` are not used, and the
+        /// database must be 0 (a cluster has no other).
+        case cluster(seeds: [Endpoint])
+    }
+
     /// Settings for a ``RedisStore``: where the server is, how to log in, and the
     /// timeouts and pool size.
     ///
@@ -35,6 +72,9 @@ extension RedisStore {
         /// The most connections the store keeps open. Each one pipelines, so a few
         /// serve many concurrent requests.
         public var maximumConnections: Int
+        /// How the servers are arranged: one server (the default), a master behind
+        /// Sentinel, or a cluster.
+        public var topology: Topology = .standalone
 
         /// Creates a configuration.
         ///
