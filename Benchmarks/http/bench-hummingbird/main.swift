@@ -28,7 +28,9 @@ import Synchronization
 //   GET  /health   readiness
 //   GET  /metrics  with BENCH_METRICS=1 only: SessionKit's counters (conflicts, replays, ...)
 //
-// The bare variant has no session: /read and /counter answer a constant.
+// The bare variant has no session: /read and /counter answer a constant. The
+// hb-redis-floor variant has no session either: its routes send the Redis commands a
+// session counter needs, and nothing else (see runRedisFloor).
 
 let environment = ProcessInfo.processInfo.environment
 let variant = environment["VARIANT"] ?? "hb-bare"
@@ -152,6 +154,46 @@ func runHummingbirdAuth() async throws {
     try await Application(router: router, configuration: configuration, logger: logger).runService()
 }
 
+// MARK: Redis floor
+
+/// The physical limit of a session counter on Redis: the two round trips a counter
+/// needs (the load, `HMGET`, and the compare-and-swap script) through SessionKit's own
+/// Redis client, with no session logic around them: no cookie, no token, no payload
+/// codec (the record's data is the count as decimal text), no engine.
+/// Every request works on one record, made by POST /login; a lost compare-and-swap
+/// loads again and retries, so no increment is lost.
+func runRedisFloor(store: RedisStore) async throws {
+    let key = SessionToken.generate().key
+    let expiry: @Sendable () -> Date = { Date().addingTimeInterval(3600) }
+    @Sendable func count() async throws -> (Int, SessionVersion?) {
+        guard let stored = try await store.load(key) else { return (0, nil) }
+        return (Int(String(decoding: stored.record.data, as: UTF8.self)) ?? 0, stored.version)
+    }
+    let router = Router()
+    router.add(middleware: IncrementCountingMiddleware())
+    addCommonRoutes(to: router)
+    router.post("/login") { _, _ in
+        _ = try await store.save(SessionRecord(key: key, data: Array("0".utf8), expiresAt: expiry()), expecting: nil)
+        return "ok"
+    }
+    router.get("/read") { _, _ in
+        String(try await count().0)
+    }
+    router.post("/counter") { _, _ in
+        while true {
+            let (value, version) = try await count()
+            let record = SessionRecord(key: key, data: Array(String(value + 1).utf8), expiresAt: expiry())
+            if case .saved = try await store.save(record, expecting: version) {
+                return String(value + 1)
+            }
+        }
+    }
+    router.get("/count") { _, _ in
+        String(try await count().0)
+    }
+    try await Application(router: router, configuration: configuration, logger: logger).runService()
+}
+
 // MARK: Stores
 
 /// Runs a PostgreSQL client's pool for the life of the app.
@@ -182,6 +224,8 @@ case "hb-sessionkit-counter-postgres":
     let client = PostgresClient(configuration: try PostgresStore.clientConfiguration(url: requiredVariable("DATABASE_URL")))
     let store = try PostgresStore(client: client, logger: logger)
     try await runSessionKit(store: store, csrf: false, services: [PostgresClientService(client: client)])
+case "hb-redis-floor":
+    try await runRedisFloor(store: RedisStore(configuration: .init(url: requiredVariable("REDIS_URL")), logger: logger))
 case "hb-auth-counter":
     try await runHummingbirdAuth()
 default:
