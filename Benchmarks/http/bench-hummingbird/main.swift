@@ -160,12 +160,13 @@ func runHummingbirdAuth() async throws {
 /// needs (the load, `HMGET`, and the compare-and-swap script) through SessionKit's own
 /// Redis client, with no session logic around them: no cookie, no token, no payload
 /// codec (the record's data is the count as decimal text), no engine.
-/// Every request works on one record, made by POST /login; a lost compare-and-swap
-/// loads again and retries, so no increment is lost.
+/// Every request works on the record the last POST /login made; a lost
+/// compare-and-swap loads again and retries, so no increment is lost.
 func runRedisFloor(store: RedisStore) async throws {
-    let key = SessionToken.generate().key
+    // POST /login starts a fresh record, so the measured run counts from zero.
+    let currentKey = Mutex(SessionToken.generate().key)
     let expiry: @Sendable () -> Date = { Date().addingTimeInterval(3600) }
-    @Sendable func count() async throws -> (Int, SessionVersion?) {
+    @Sendable func count(_ key: SessionKey) async throws -> (Int, SessionVersion?) {
         guard let stored = try await store.load(key) else { return (0, nil) }
         return (Int(String(decoding: stored.record.data, as: UTF8.self)) ?? 0, stored.version)
     }
@@ -173,15 +174,18 @@ func runRedisFloor(store: RedisStore) async throws {
     router.add(middleware: IncrementCountingMiddleware())
     addCommonRoutes(to: router)
     router.post("/login") { _, _ in
+        let key = SessionToken.generate().key
         _ = try await store.save(SessionRecord(key: key, data: Array("0".utf8), expiresAt: expiry()), expecting: nil)
+        currentKey.withLock { $0 = key }
         return "ok"
     }
     router.get("/read") { _, _ in
-        String(try await count().0)
+        String(try await count(currentKey.withLock { $0 }).0)
     }
     router.post("/counter") { _, _ in
+        let key = currentKey.withLock { $0 }
         while true {
-            let (value, version) = try await count()
+            let (value, version) = try await count(key)
             let record = SessionRecord(key: key, data: Array(String(value + 1).utf8), expiresAt: expiry())
             if case .saved = try await store.save(record, expecting: version) {
                 return String(value + 1)
@@ -189,7 +193,7 @@ func runRedisFloor(store: RedisStore) async throws {
         }
     }
     router.get("/count") { _, _ in
-        String(try await count().0)
+        String(try await count(currentKey.withLock { $0 }).0)
     }
     try await Application(router: router, configuration: configuration, logger: logger).runService()
 }
@@ -218,7 +222,7 @@ case "hb-sessionkit-counter-csrf":
     try await runSessionKit(store: MemoryStore(), csrf: true)
 case "hb-sessionkit-counter-sqlite":
     try await runSessionKit(store: SQLiteStore(path: requiredVariable("SQLITE_PATH"), logger: logger), csrf: false)
-case "hb-sessionkit-counter-redis":
+case "hb-sessionkit-counter-redis", "hb-sessionkit-counter-redis-cluster":
     try await runSessionKit(store: RedisStore(configuration: .init(url: requiredVariable("REDIS_URL")), logger: logger), csrf: false)
 case "hb-sessionkit-counter-postgres":
     let client = PostgresClient(configuration: try PostgresStore.clientConfiguration(url: requiredVariable("DATABASE_URL")))

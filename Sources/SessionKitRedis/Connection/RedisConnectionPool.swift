@@ -65,6 +65,8 @@ final class RedisConnectionPool: Sendable {
         var retryAt = NIODeadline.uptimeNanoseconds(0)
         var lastFailure: (any Error)?
         var isShutDown = false
+        /// Connects started since the pool was made, for tests and diagnostics.
+        var connectAttempts = 0
     }
 
     private enum Decision {
@@ -84,6 +86,11 @@ final class RedisConnectionPool: Sendable {
         self.options = options
         self.group = group
         self.logger = logger
+    }
+
+    /// The number of connects the pool has started.
+    var connectAttempts: Int {
+        state.withLock(\.connectAttempts)
     }
 
     /// The number of open connections.
@@ -188,6 +195,7 @@ final class RedisConnectionPool: Sendable {
             // so no future callback can run while the lock is held.
             let promise = loopForNewConnection().makePromise(of: RESPConnection.self)
             state.opening = promise.futureResult
+            state.connectAttempts += 1
             return best.map { .use($0, alsoOpen: promise) } ?? .open(promise)
         }
     }
