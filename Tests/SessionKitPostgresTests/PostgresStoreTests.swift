@@ -194,7 +194,7 @@ struct PostgresStoreTests {
                     try await impatient.load(record.key)
                 }
                 let elapsed = ContinuousClock.now - start
-                #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(3), "took \(elapsed)")
+                #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(30), "took \(elapsed)")
                 #expect(error?.code == .timedOut)
                 #expect(error?.storeName == "postgres")
                 #expect(error?.message.contains("did not answer") == true)
