@@ -79,20 +79,20 @@ start_redis_tls() {
     mkdir -p "$dir"
     (
         cd "$dir"
-        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=SessionKit test CA" \
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=SessionKit test CA" \
             -keyout ca.key -out ca.crt
-        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Unrelated test CA" \
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=Unrelated test CA" \
             -keyout other-ca.key -out other-ca.crt
-        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
         printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > server.ext
         openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
             -extfile server.ext -out server.crt
-        openssl req -newkey rsa:2048 -nodes -subj "/CN=sessionkit-test-client" -keyout client.key -out client.csr
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=sessionkit-test-client" -keyout client.key -out client.csr
         printf 'extendedKeyUsage=clientAuth\n' > client.ext
         openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
             -extfile client.ext -out client.crt
         # A certificate that names only redis.example.com, not the address connected to.
-        openssl req -newkey rsa:2048 -nodes -subj "/CN=redis.example.com" -keyout named.key -out named.csr
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=redis.example.com" -keyout named.key -out named.csr
         printf 'subjectAltName=DNS:redis.example.com\nextendedKeyUsage=serverAuth\n' > named.ext
         openssl x509 -req -in named.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
             -extfile named.ext -out named.crt
