@@ -78,6 +78,7 @@ class SentinelGroup:
     def restart_old_master_as_replica(self, new_master: int) -> None:
         subprocess.run(
             ["redis-server", "--port", str(self.master_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--repl-diskless-sync-delay", "0",
              "--replicaof", "127.0.0.1", str(new_master), "--dir", str(self.dir), "--daemonize", "yes",
              "--pidfile", str(self.dir / "master.pid"), "--logfile", str(self.dir / "master-again.log")],
             check=True, capture_output=True,

@@ -121,7 +121,7 @@ start_redis_tls() {
 
 # start_redis_sentinel DIR: a master, one replica and three sentinels (quorum 2, master
 # down after 1 s) on free loopback ports, in DIR/redis-sentinel; the master is named
-# `sessionkit`. Waits until every sentinel sees the replica. Prints
+# `sessionkit`. Waits until the replica has synced and every sentinel sees it. Prints
 # redis-sentinel://127.0.0.1:S1,127.0.0.1:S2,127.0.0.1:S3/sessionkit. The ports and pid
 # files are in DIR/redis-sentinel (master-port, replica-port, master.pid, ...).
 start_redis_sentinel() {
@@ -129,10 +129,13 @@ start_redis_sentinel() {
     mkdir -p "$dir"
     master=$(free_port)
     replica=$(free_port)
-    redis-server --port "$master" --bind 127.0.0.1 --save '' --appendonly no \
+    # No 5 s wait before a full sync (Redis 7's repl-diskless-sync-delay): a replica, or the
+    # old master rejoining as one, has the data at once.
+    redis-server --port "$master" --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 \
         --dir "$dir" --daemonize yes --pidfile "$dir/master.pid" --logfile "$dir/master.log" >&2
     wait_redis "$master" "$dir/master.log"
-    redis-server --port "$replica" --bind 127.0.0.1 --save '' --appendonly no --replicaof 127.0.0.1 "$master" \
+    redis-server --port "$replica" --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 \
+        --replicaof 127.0.0.1 "$master" \
         --dir "$dir" --daemonize yes --pidfile "$dir/replica.pid" --logfile "$dir/replica.log" >&2
     wait_redis "$replica" "$dir/replica.log"
     for s in 1 2 3; do
@@ -157,6 +160,10 @@ CONF
         urls+=("127.0.0.1:$port")
     done
     local deadline=$((SECONDS + 60))
+    until redis-cli -p "$replica" info replication 2>/dev/null | grep -q "master_link_status:up"; do
+        [ "$SECONDS" -lt "$deadline" ] || { echo "servers: the replica did not sync" >&2; cat "$dir"/replica.log >&2; return 1; }
+        sleep 0.1
+    done
     for s in "${ports[@]}"; do
         until redis-cli -p "$s" sentinel replicas sessionkit 2>/dev/null | grep -q "$replica" \
             && redis-cli -p "$s" sentinel ckquorum sessionkit 2>/dev/null | grep -q OK; do
