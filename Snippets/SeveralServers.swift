@@ -45,7 +45,7 @@ func redisSentinel() throws {
     // The master named "sessions", found through three sentinels; each write waits
     // until one replica has it, so a failover does not lose it.
     var configuration = try RedisStore.Configuration(
-        url: "redis-sentinel://:secret@10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/sessions?db=0&wait=1"
+        url: "redis-sentinel://:secret@sentinel-1.internal:26379,sentinel-2.internal:26379,sentinel-3.internal:26379/sessions?db=0&wait=1"
     )
     configuration.sentinelPassword = "sentinel-secret"  // only if the sentinels have one
     let store = try RedisStore(configuration: configuration)

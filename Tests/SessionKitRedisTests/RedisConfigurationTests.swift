@@ -113,14 +113,14 @@ struct BadURL: Sendable, CustomTestStringConvertible {
 
     @Test func sentinelURLNamesTheSentinelsTheMasterAndTheDatabase() throws {
         let configuration = try RedisStore.Configuration(
-            url: "redis-sentinel://app:p%40ss@10.0.0.1:26380,[::1],s3/my%20master?db=4&wait=2"
+            url: "redis-sentinel://app:p%40ss@sentinel-a.example:26380,[::1],s3/my%20master?db=4&wait=2"
                 + "&sentinelUsername=watcher&sentinelPassword=s%26cret"
         )
         #expect(
             configuration.topology
                 == .sentinel(
                     masterName: "my master",
-                    sentinels: [.init(host: "10.0.0.1", port: 26_380), .init(host: "::1", port: 26_379), .init(host: "s3", port: 26_379)]
+                    sentinels: [.init(host: "sentinel-a.example", port: 26_380), .init(host: "::1", port: 26_379), .init(host: "s3", port: 26_379)]
                 )
         )
         #expect(configuration.username == "app")
@@ -131,7 +131,7 @@ struct BadURL: Sendable, CustomTestStringConvertible {
         #expect(configuration.sentinelPassword == "s&cret")
         #expect(configuration.tls == nil)
         #expect(!configuration.description.contains("p@ss") && !configuration.description.contains("s&cret"))
-        #expect(configuration.description.hasPrefix("redis-sentinel://app:***@10.0.0.1:26380,[::1]:26379,s3:26379/my master?db=4"))
+        #expect(configuration.description.hasPrefix("redis-sentinel://app:***@sentinel-a.example:26380,[::1]:26379,s3:26379/my master?db=4"))
     }
 
     @Test func clusterURLListsTheSeedNodes() throws {
