@@ -22,6 +22,38 @@ func redisApp() async throws {
     // snippet.hide
 }
 
+func redisTLS() throws {
+    // snippet.show
+    // snippet.redis-tls
+    // rediss:// verifies the server against the system's CAs; a private CA, a client
+    // certificate (mutual TLS) or another name to verify are set on `tls`.
+    var configuration = try RedisStore.Configuration(url: "rediss://:secret@redis.internal:6380/0")
+    configuration.tls = RedisStore.TLS(
+        trustRoots: .caFile("/etc/redis/tls/ca.crt"),
+        certificateFile: "/etc/redis/tls/client.crt",
+        privateKeyFile: "/etc/redis/tls/client.key"
+    )
+    let store = try RedisStore(configuration: configuration)
+    // snippet.end
+    // snippet.hide
+    _ = store
+}
+
+func redisSentinel() throws {
+    // snippet.show
+    // snippet.redis-sentinel
+    // The master named "sessions", found through three sentinels; each write waits
+    // until one replica has it, so a failover does not lose it.
+    var configuration = try RedisStore.Configuration(
+        url: "redis-sentinel://:secret@sentinel-1.internal:26379,sentinel-2.internal:26379,sentinel-3.internal:26379/sessions?db=0&wait=1"
+    )
+    configuration.sentinelPassword = "sentinel-secret"  // only if the sentinels have one
+    let store = try RedisStore(configuration: configuration)
+    // snippet.end
+    // snippet.hide
+    _ = store
+}
+
 func postgresApp() async throws {
     let environment = ProcessInfo.processInfo.environment
     // snippet.show

@@ -3,6 +3,7 @@ public import Foundation
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOSSL
 public import SessionKit
 
 /// A ``SessionKit/SessionStore`` that keeps sessions in Redis, shared by every app
@@ -69,6 +70,8 @@ public final class RedisStore: SessionStore {
     public static let maximumDataSize = 32 * 1024 * 1024
 
     let pool: RedisConnectionPool
+    /// Where the master is, under ``Topology/sentinel(masterName:sentinels:)``.
+    let sentinel: RedisSentinelMaster?
     let clock: any SessionClock
     private let logger: Logger
 
@@ -110,25 +113,57 @@ public final class RedisStore: SessionStore {
         }
         var limits = RESPValue.DecodingLimits.standard
         limits.maximumReplyBytes = 2 * Self.maximumDataSize
+        let connection = RESPConnection.Options(
+            connectTimeout: TimeAmount(configuration.connectTimeout),
+            commandTimeout: TimeAmount(configuration.commandTimeout),
+            handshake: handshake,
+            limits: limits,
+            tls: try configuration.tls.map(Self.tlsSettings)
+        )
+        let addresses: any RedisAddressProvider
+        switch configuration.topology {
+        case .sentinel(let masterName, let sentinels):
+            var sentinelHandshake: [RESPCommand] = []
+            if let password = configuration.sentinelPassword {
+                if let username = configuration.sentinelUsername {
+                    sentinelHandshake.append(RESPCommand("AUTH", .string(username), .string(password)))
+                } else {
+                    sentinelHandshake.append(RESPCommand("AUTH", .string(password)))
+                }
+            }
+            var sentinelOptions = connection
+            sentinelOptions.handshake = sentinelHandshake
+            sentinelOptions.limits = .standard
+            sentinelOptions.tls = nil
+            let master = RedisSentinelMaster(
+                masterName: masterName,
+                sentinels: sentinels,
+                sentinelOptions: sentinelOptions,
+                masterOptions: connection,
+                group: eventLoopGroup,
+                logger: logger
+            )
+            self.sentinel = master
+            addresses = master
+        case .standalone, .cluster:
+            self.sentinel = nil
+            addresses = FixedRedisAddress(endpoint: Endpoint(host: configuration.host, port: configuration.port))
+        }
         self.pool = RedisConnectionPool(
-            options: .init(
-                connection: .init(
-                    host: configuration.host,
-                    port: configuration.port,
-                    connectTimeout: TimeAmount(configuration.connectTimeout),
-                    commandTimeout: TimeAmount(configuration.commandTimeout),
-                    handshake: handshake,
-                    limits: limits
-                ),
-                maximumConnections: configuration.maximumConnections
-            ),
+            options: .init(connection: connection, maximumConnections: configuration.maximumConnections),
+            addresses: addresses,
             group: eventLoopGroup,
             logger: logger
         )
+        if let sentinel {
+            // Weak: the lookup outlives no store; a store being dropped closes its pool itself.
+            sentinel.onSwitch { [weak pool = self.pool] in pool?.reconnect() }
+        }
     }
 
     deinit {
         pool.closeAll()
+        sentinel?.shutdown()
     }
 
     /// Loads the record kept under `key` with one `HMGET`.
@@ -299,6 +334,7 @@ public final class RedisStore: SessionStore {
     /// Calls in flight fail; later calls throw ``SessionKit/SessionStoreError``
     /// with code `unavailable`. Calling it again does nothing.
     public func shutdown() async {
+        sentinel?.shutdown()
         await pool.shutdown()
     }
 
@@ -307,8 +343,11 @@ public final class RedisStore: SessionStore {
     /// Sends a command through the pool, mapping client failures to ``SessionStoreError``.
     func send(_ command: RESPCommand) async throws(SessionStoreError) -> RESPValue {
         do {
-            return try await pool.send(command)
+            let reply = try await pool.send(command)
+            noticeReadOnly(reply)
+            return reply
         } catch {
+            forgetMaster(after: error)
             throw storeError(error, command: command)
         }
     }
@@ -317,9 +356,35 @@ public final class RedisStore: SessionStore {
     func send(_ commands: [RESPCommand]) async throws(SessionStoreError) -> [RESPValue] {
         guard let first = commands.first else { return [] }
         do {
-            return try await pool.send(commands)
+            let replies = try await pool.send(commands)
+            replies.forEach(noticeReadOnly)
+            return replies
         } catch {
+            forgetMaster(after: error)
             throw storeError(error, command: first)
+        }
+    }
+
+    /// What the store talks to, for errors: the address, or the Sentinel master and its address once known.
+    var target: String {
+        sentinel?.description ?? configuration.target
+    }
+
+    /// Under Sentinel, a `READONLY` reply means the server is no longer the
+    /// master: forget it and close the connections to it.
+    private func noticeReadOnly(_ reply: RESPValue) {
+        guard let sentinel, case .error(let message) = reply, message.hasPrefix("READONLY") else { return }
+        sentinel.invalidate()
+        pool.reconnect()
+    }
+
+    /// Under Sentinel, a connection error or a timeout may mean the master is
+    /// gone: the next connection asks the sentinels again.
+    private func forgetMaster(after error: any Error) {
+        guard let sentinel else { return }
+        switch error {
+        case let error as RedisConnectionPool.PoolError where error.kind == .shutDown: return
+        default: sentinel.invalidate()
         }
     }
 
@@ -331,10 +396,29 @@ public final class RedisStore: SessionStore {
             case .shutDown:
                 return SessionStoreError(code: .unavailable, storeName: name, message: "the Redis store was shut down")
             case .cannotConnect:
+                if let cause = error.cause, Self.isTLSFailure(cause) {
+                    // Never retried without TLS: the reason (an unverifiable certificate, a
+                    // name that does not match, a client certificate the server wants) is the message.
+                    return SessionStoreError(
+                        code: .unavailable,
+                        storeName: name,
+                        message: "the TLS handshake with Redis at \(target) failed: \(cause)",
+                        cause: cause
+                    )
+                }
+                if configuration.tls != nil, let cause = error.cause as? RESPConnectionError, cause.kind == .timedOut {
+                    return SessionStoreError(
+                        code: .unavailable,
+                        storeName: name,
+                        message: "the TLS handshake with Redis at \(target) did not finish within \(configuration.commandTimeout); "
+                            + "does the server speak TLS on that port?",
+                        cause: cause
+                    )
+                }
                 return SessionStoreError(
                     code: .unavailable,
                     storeName: name,
-                    message: "cannot connect to Redis at \(configuration.address)",
+                    message: "cannot connect to Redis at \(target)",
                     cause: error.cause
                 )
             }
@@ -344,7 +428,7 @@ public final class RedisStore: SessionStore {
                 return SessionStoreError(
                     code: .timedOut,
                     storeName: name,
-                    message: "Redis at \(configuration.address) did not answer \(command.name) within \(configuration.commandTimeout); "
+                    message: "Redis at \(target) did not answer \(command.name) within \(configuration.commandTimeout); "
                         + "the connection was closed",
                     cause: error
                 )
@@ -352,7 +436,7 @@ public final class RedisStore: SessionStore {
                 return SessionStoreError(
                     code: .unavailable,
                     storeName: name,
-                    message: "the connection to Redis at \(configuration.address) closed before it answered \(command.name)",
+                    message: "the connection to Redis at \(target) closed before it answered \(command.name)",
                     cause: error
                 )
             }
@@ -360,33 +444,67 @@ public final class RedisStore: SessionStore {
             return SessionStoreError(
                 code: .unavailable,
                 storeName: name,
-                message: "Redis at \(configuration.address) sent a malformed reply to \(command.name); the connection was closed",
+                message: "Redis at \(target) sent a malformed reply to \(command.name); the connection was closed",
                 cause: error
             )
         default:
             return SessionStoreError(
                 code: .unavailable,
                 storeName: name,
-                message: "the connection to Redis at \(configuration.address) failed during \(command.name)",
+                message: "the connection to Redis at \(target) failed during \(command.name)",
                 cause: error
             )
         }
     }
 
+    /// Whether a connect failure is TLS refusing the server (or the server refusing us).
+    private static func isTLSFailure(_ error: any Error) -> Bool {
+        error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError
+    }
+
     /// Runs a script by its SHA-1, sending the source once when the server does not have it cached.
+    ///
+    /// With ``Configuration/minimumReplicaAcknowledgements`` above 0, a `WAIT` is
+    /// pipelined behind the script on the same connection, and fewer replicas than
+    /// asked for is an `unavailable` error.
     func evaluate(
         _ script: RedisScript,
         keys: [RESPCommand.Argument],
         arguments: [RESPCommand.Argument]
     ) async throws(SessionStoreError) -> RESPValue {
         let keysAndArguments = [.string(String(keys.count))] + keys + arguments
-        let reply = try await send(RESPCommand("EVALSHA", [.string(script.sha1)] + keysAndArguments))
+        let reply = try await sendAcknowledged(RESPCommand("EVALSHA", [.string(script.sha1)] + keysAndArguments))
         guard case .error(let message) = reply else { return reply }
         guard message.hasPrefix("NOSCRIPT") else { throw replyError(message, command: "EVALSHA") }
         // The server restarted or its script cache was flushed: EVAL runs the script and caches it again.
-        let fallback = try await send(RESPCommand("EVAL", [.string(script.source)] + keysAndArguments))
+        let fallback = try await sendAcknowledged(RESPCommand("EVAL", [.string(script.source)] + keysAndArguments))
         if case .error(let message) = fallback { throw replyError(message, command: "EVAL") }
         return fallback
+    }
+
+    /// Sends a command, followed by `WAIT` when writes must reach replicas.
+    private func sendAcknowledged(_ command: RESPCommand) async throws(SessionStoreError) -> RESPValue {
+        let replicas = configuration.minimumReplicaAcknowledgements
+        guard replicas > 0 else { return try await send(command) }
+        let timeout = configuration.replicaAcknowledgementTimeout
+        let milliseconds = max(1, Int(timeout / .milliseconds(1)))
+        let replies = try await send([
+            command, RESPCommand("WAIT", .string(String(replicas)), .string(String(milliseconds))),
+        ])
+        if case .error = replies[0] { return replies[0] }
+        guard case .integer(let acknowledged) = replies[1] else {
+            if case .error(let message) = replies[1] { throw replyError(message, command: "WAIT") }
+            throw unexpectedReply(replies[1], command: "WAIT")
+        }
+        guard acknowledged >= replicas else {
+            throw SessionStoreError(
+                code: .unavailable,
+                storeName: name,
+                message: "only \(acknowledged) of the \(replicas) replicas asked for (minimumReplicaAcknowledgements) "
+                    + "acknowledged the write within \(timeout) at \(target); it may be lost in a failover"
+            )
+        }
+        return replies[0]
     }
 
     private func logUnreadable(_ key: SessionKey, reason: String) {
@@ -413,9 +531,11 @@ public final class RedisStore: SessionStore {
         } else if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") {
             detail = "Redis requires a valid password; check the user name and password"
         } else if message.hasPrefix("READONLY") {
-            detail = "Redis is a read-only replica; point the store at the primary"
+            detail = sentinel == nil
+                ? "Redis is a read-only replica; point the store at the primary"
+                : "the master became a replica (a failover); the store asks Sentinel for the new master"
         } else {
-            detail = "Redis at \(configuration.address) refused \(command)"
+            detail = "Redis at \(target) refused \(command)"
         }
         return SessionStoreError(
             code: .unavailable,
@@ -429,7 +549,7 @@ public final class RedisStore: SessionStore {
         SessionStoreError(
             code: .unavailable,
             storeName: name,
-            message: "Redis at \(configuration.address) answered \(command) with an unexpected \(reply); is it a Redis server?"
+            message: "Redis at \(target) answered \(command) with an unexpected \(reply); is it a Redis server?"
         )
     }
 
@@ -473,6 +593,33 @@ public final class RedisStore: SessionStore {
         }
         guard configuration.maximumConnections >= 1 else {
             throw invalid("maximumConnections", "must be at least 1, got \(configuration.maximumConnections)")
+        }
+        guard configuration.minimumReplicaAcknowledgements >= 0 else {
+            throw invalid(
+                "minimumReplicaAcknowledgements",
+                "must not be negative (0 does not wait), got \(configuration.minimumReplicaAcknowledgements)"
+            )
+        }
+        if configuration.minimumReplicaAcknowledgements > 0 {
+            guard configuration.replicaAcknowledgementTimeout >= .milliseconds(1),
+                configuration.replicaAcknowledgementTimeout < configuration.commandTimeout
+            else {
+                throw invalid(
+                    "replicaAcknowledgementTimeout",
+                    "must be at least 1 ms and shorter than commandTimeout (\(configuration.commandTimeout)), "
+                        + "got \(configuration.replicaAcknowledgementTimeout)"
+                )
+            }
+        }
+        if case .sentinel(let masterName, let sentinels) = configuration.topology {
+            guard !masterName.isEmpty else { throw invalid("topology", "the Sentinel master name must not be empty") }
+            guard !sentinels.isEmpty else { throw invalid("topology", "Sentinel needs at least one sentinel address") }
+            for sentinel in sentinels where sentinel.host.isEmpty || !(1...65_535).contains(sentinel.port) {
+                throw invalid("topology", "the sentinel address \(sentinel) needs a host and a port from 1 to 65535")
+            }
+            guard configuration.tls == nil else {
+                throw invalid("tls", "TLS to Sentinel is not supported yet; use Sentinel without TLS on a trusted network")
+            }
         }
     }
 }

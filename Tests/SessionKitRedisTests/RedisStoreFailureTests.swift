@@ -65,8 +65,6 @@ import Testing
         let pool = RedisConnectionPool(
             options: .init(
                 connection: .init(
-                    host: "127.0.0.1",
-                    port: port,
                     connectTimeout: .seconds(600),
                     commandTimeout: .seconds(600),
                     handshake: [],
@@ -76,6 +74,7 @@ import Testing
                 // Longer than the test can take, so every call after the first falls in it.
                 initialBackoff: .seconds(600)
             ),
+            addresses: FixedRedisAddress(endpoint: .init(host: "127.0.0.1", port: port)),
             group: MultiThreadedEventLoopGroup.singleton,
             logger: quietLogger
         )
@@ -89,7 +88,8 @@ import Testing
 
     @Test func theStoreRetriesAConnectOnlyAfterTheBackoff() async throws {
         let port = try await FakeRedisServer.closedPort()
-        let store = try RedisStore(configuration: .init(port: port), logger: quietLogger)
+        let logs = LogLines()
+        let store = try RedisStore(configuration: .init(port: port), logger: logs.logger)
         let record = SessionRecord(key: SessionToken.generate().key, data: [1], expiresAt: Date() + 60)
         for _ in 0..<100 {
             await #expect(throws: SessionStoreError.self) { try await store.save(record, expecting: nil) }

@@ -118,7 +118,8 @@ import Testing
         ("postgres", "DATABASE_URL", "mysql://app:hunter2@db/app"),
         ("postgres", "DATABASE_URL", "postgres://app:hunter2@db:99999/app"),
         ("postgres", "DATABASE_URL", "postgres://app:hunter2@db/app?sslmode=sometimes"),
-        ("redis", "REDIS_URL", "rediss://:hunter2@cache:6380"),
+        ("redis", "REDIS_URL", "rediss-sentinel://:hunter2@cache:6380/sessions"),
+        ("redis", "REDIS_URL", "redis-sentinel://:hunter2@cache:26379"),
         ("redis", "REDIS_URL", "redis://:hunter2@cache:0"),
         ("redis", "REDIS_URL", "redis://:hunter2@cache/zero"),
     ])
@@ -129,6 +130,21 @@ import Testing
 
         #expect(error?.setting == variable)
         #expect(error?.description.contains("hunter2") == false)
+    }
+
+    /// `REDIS_CA_FILE` is the CA for a `rediss://` server; with plain `redis://` it is refused.
+    @Test func redisCAFileGoesWithTLSOnly() throws {
+        let configuration = try DemoConfiguration(environment: [
+            "SESSION_STORE": "redis", "REDIS_URL": "rediss://:s3cret@cache:6380/1", "REDIS_CA_FILE": "/etc/redis/ca.crt",
+        ])
+        #expect(configuration.redisCAFile == "/etc/redis/ca.crt")
+
+        let error = #expect(throws: SessionConfigurationError.self) {
+            try DemoConfiguration(environment: [
+                "SESSION_STORE": "redis", "REDIS_URL": "redis://cache:6379", "REDIS_CA_FILE": "/etc/redis/ca.crt",
+            ])
+        }
+        #expect(error?.setting == "REDIS_CA_FILE")
     }
 
     @Test func sqliteStoreCreatesItsFolder() async throws {
