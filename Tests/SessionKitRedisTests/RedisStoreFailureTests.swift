@@ -88,8 +88,7 @@ import Testing
 
     @Test func theStoreRetriesAConnectOnlyAfterTheBackoff() async throws {
         let port = try await FakeRedisServer.closedPort()
-        let logs = LogLines()
-        let store = try RedisStore(configuration: .init(port: port), logger: logs.logger)
+        let store = try RedisStore(configuration: .init(port: port), logger: quietLogger)
         let record = SessionRecord(key: SessionToken.generate().key, data: [1], expiresAt: Date() + 60)
         for _ in 0..<100 {
             await #expect(throws: SessionStoreError.self) { try await store.save(record, expecting: nil) }
