@@ -22,6 +22,22 @@ func redisApp() async throws {
     // snippet.hide
 }
 
+func redisClusterStore() throws -> RedisStore {
+    // snippet.show
+    // snippet.cluster
+    // Any reachable nodes will do as seeds: the store reads the slot map from the first that answers.
+    var configuration = RedisStore.Configuration()
+    configuration.topology = .cluster(seeds: [
+        .init(host: "10.0.0.11", port: 6379),
+        .init(host: "10.0.0.12", port: 6379),
+        .init(host: "10.0.0.13", port: 6379),
+    ])
+    let store = try RedisStore(configuration: configuration)
+    // snippet.end
+    // snippet.hide
+    return store
+}
+
 func postgresApp() async throws {
     let environment = ProcessInfo.processInfo.environment
     // snippet.show

@@ -44,7 +44,22 @@ public import SessionKit
 /// ``SessionKit/SessionStoreError/Code/unavailable`` naming the address; after a
 /// failed connect the store waits a little (50 ms, doubling up to 2 s) before
 /// trying again, failing calls at once meanwhile, so a server that is down is
-/// not hammered. It does not support TLS, Redis Cluster or Sentinel.
+/// not hammered. It does not support TLS or Sentinel.
+///
+/// With ``Topology/cluster(seeds:)`` the store talks to a Redis Cluster: it
+/// reads the slot map (`CLUSTER SLOTS`) from the seeds, keeps a pool like the
+/// one above per master, and sends each command to the master of its key's
+/// slot, following `MOVED` and `ASK` and reading the map again after a
+/// redirection or a node failure. Every script touches keys of one slot, so
+/// a save, touch or delete writes the session and its owner's sorted sets
+/// (`<keyPrefix>owners:{<i>}` and `…:e`) in separate steps, in an order that
+/// can leave an index member without a session after a crash but never a live
+/// session its owner cannot list or revoke; a save that binds a session to a
+/// new owner takes up to four round trips, a touch three. Every write waits
+/// (`WAIT 1`) until a replica has it, when its master has one, so a failover
+/// does not lose what the store acknowledged. Commands that still fail during a
+/// failover or a slot migration fail with
+/// ``SessionKit/SessionStoreError/Code/unavailable`` naming the node.
 ///
 /// No background work is needed: call ``shutdown()`` when done to close the
 /// connections, or run ``run()`` as a service, which closes them when its task is
@@ -68,7 +83,11 @@ public final class RedisStore: SessionStore {
     /// this, so every record the store writes can be read back.
     public static let maximumDataSize = 32 * 1024 * 1024
 
-    let pool: RedisConnectionPool
+    /// Where every command goes: the one server's pool, or the cluster node serving each key.
+    let router: any RedisRouter
+    /// Whether the store talks to a Redis Cluster, where a session and its
+    /// owner's index live on different slots (see `RedisStore+Cluster.swift`).
+    let isCluster: Bool
     let clock: any SessionClock
     private let logger: Logger
 
@@ -86,11 +105,21 @@ public final class RedisStore: SessionStore {
     ///   example `RedisStore.port`) when the host is empty, the port is outside
     ///   1–65535, the database is negative, a timeout is not positive, or
     ///   `maximumConnections` is below 1.
-    public init(
+    public convenience init(
         configuration: Configuration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         clock: any SessionClock = SystemSessionClock(),
         logger: Logger = Logger(label: "sessionkit.redis")
+    ) throws(SessionConfigurationError) {
+        try self.init(configuration: configuration, eventLoopGroup: eventLoopGroup, clock: clock, logger: logger, wrapRouter: { $0 })
+    }
+
+    private init(
+        configuration: Configuration,
+        eventLoopGroup: any EventLoopGroup,
+        clock: any SessionClock,
+        logger: Logger,
+        wrapRouter: (any RedisRouter) -> any RedisRouter
     ) throws(SessionConfigurationError) {
         try Self.validate(configuration)
         self.configuration = configuration
@@ -110,25 +139,69 @@ public final class RedisStore: SessionStore {
         }
         var limits = RESPValue.DecodingLimits.standard
         limits.maximumReplyBytes = 2 * Self.maximumDataSize
-        self.pool = RedisConnectionPool(
-            options: .init(
-                connection: .init(
-                    host: configuration.host,
-                    port: configuration.port,
-                    connectTimeout: TimeAmount(configuration.connectTimeout),
-                    commandTimeout: TimeAmount(configuration.commandTimeout),
-                    handshake: handshake,
-                    limits: limits
+        let makePool = { @Sendable [handshake, limits] (endpoint: Endpoint) in
+            RedisConnectionPool(
+                options: .init(
+                    connection: .init(
+                        host: endpoint.host,
+                        port: endpoint.port,
+                        connectTimeout: TimeAmount(configuration.connectTimeout),
+                        commandTimeout: TimeAmount(configuration.commandTimeout),
+                        handshake: handshake,
+                        limits: limits
+                    ),
+                    maximumConnections: configuration.maximumConnections
                 ),
-                maximumConnections: configuration.maximumConnections
-            ),
-            group: eventLoopGroup,
-            logger: logger
+                group: eventLoopGroup,
+                logger: logger
+            )
+        }
+        switch configuration.topology {
+        case .cluster(let seeds):
+            self.isCluster = true
+            self.router = wrapRouter(
+                RedisClusterRouter(seeds: seeds, retryWindow: configuration.commandTimeout, logger: logger, makePool: makePool)
+            )
+        case .standalone, .sentinel:
+            self.isCluster = false
+            self.router = wrapRouter(RedisStandaloneRouter(pool: makePool(Endpoint(host: configuration.host, port: configuration.port))))
+        }
+    }
+
+    /// Creates a store as ``init(configuration:eventLoopGroup:clock:logger:)`` does,
+    /// with its router wrapped by `wrapRouter`: tests put a fault-injecting router there.
+    convenience init(
+        configuration: Configuration,
+        clock: any SessionClock = SystemSessionClock(),
+        wrappingRouter wrapRouter: @escaping (any RedisRouter) -> any RedisRouter
+    ) throws(SessionConfigurationError) {
+        try self.init(
+            configuration: configuration,
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            clock: clock,
+            logger: Logger(label: "sessionkit.redis"),
+            wrapRouter: wrapRouter
         )
     }
 
     deinit {
-        pool.closeAll()
+        router.closeAll()
+    }
+
+    /// The standalone server's pool (tests look at its connections).
+    var pool: RedisConnectionPool {
+        guard let standalone = router as? RedisStandaloneRouter else {
+            preconditionFailure("a Redis Cluster store has one pool per node")
+        }
+        return standalone.pool
+    }
+
+    /// The servers, for errors and logs: `host:port`, or the cluster's seed nodes.
+    var serverDescription: String {
+        if case .cluster(let seeds) = configuration.topology {
+            return "Redis Cluster (seeds \(seeds.map(\.description).joined(separator: ",")))"
+        }
+        return "Redis at \(configuration.address)"
     }
 
     /// Loads the record kept under `key` with one `HMGET`.
@@ -144,13 +217,15 @@ public final class RedisStore: SessionStore {
         try storedSession(key, from: try await send(loadCommand(key)), now: Self.milliseconds(clock.now()))
     }
 
-    /// The `HMGET` that reads a record's fields.
+    /// The `HMGET` that reads a record's fields (`p` is set only on a cluster,
+    /// while a save binds the record to a new owner; see `RedisStore+Cluster.swift`).
     func loadCommand(_ key: SessionKey) -> RESPCommand {
-        RESPCommand("HMGET", redisKey(key), "d", "v", "e", "o")
+        RESPCommand("HMGET", redisKey(key), "d", "v", "e", "o", "p")
     }
 
     /// Reads the reply to ``loadCommand(_:)``: `nil` for a record that is missing,
-    /// unreadable, or expired at `now` (Unix milliseconds). An unreadable record
+    /// unreadable, pending (a cluster save binding it to an owner has not
+    /// finished), or expired at `now` (Unix milliseconds). An unreadable record
     /// (a field missing or not a number, or another type under the key) is logged
     /// at `warning`; the next save replaces it.
     func storedSession(_ key: SessionKey, from reply: RESPValue, now: Int64) throws(SessionStoreError) -> StoredSession? {
@@ -162,11 +237,13 @@ public final class RedisStore: SessionStore {
             }
             throw replyError(message, command: "HMGET")
         }
-        guard case .array(let fields) = reply, fields.count == 4 else {
+        guard case .array(let fields) = reply, fields.count == 5 else {
             throw unexpectedReply(reply, command: "HMGET")
         }
         // No field at all: no record (HMGET of a missing key).
         if fields.allSatisfy({ if case .null = $0 { true } else { false } }) { return nil }
+        // Still being bound to its owner (a cluster save in progress, or one stopped midway): not live yet.
+        guard case .null = fields[4] else { return nil }
         guard
             let data = fields[0].bytes,
             let versionText = fields[1].string, let version = UInt64(versionText),
@@ -214,6 +291,9 @@ public final class RedisStore: SessionStore {
         let expiry = try expiryMilliseconds(record.expiresAt)
         let newVersion = version?.next ?? .initial
         let digest = record.owner.map(Self.ownerDigest)
+        if isCluster {
+            return try await clusterSave(record, expecting: version, newVersion: newVersion, expiry: expiry, digest: digest)
+        }
         var keys = [redisKey(record.key)]
         if let digest { keys.append(ownerSetKey(digest)) }
         let reply = try await evaluate(
@@ -251,6 +331,7 @@ public final class RedisStore: SessionStore {
     /// - Throws: ``SessionKit/SessionStoreError`` as for ``save(_:expecting:)``.
     public func touch(_ key: SessionKey, expiresAt: Date) async throws {
         let expiry = try expiryMilliseconds(expiresAt)
+        if isCluster { return try await clusterTouch(key, expiry: expiry) }
         let reply = try await evaluate(
             .touch,
             keys: [redisKey(key)],
@@ -271,6 +352,7 @@ public final class RedisStore: SessionStore {
     /// - Parameter key: The hashed session id.
     /// - Throws: ``SessionKit/SessionStoreError`` as for ``load(_:)``.
     public func delete(_ key: SessionKey) async throws {
+        if isCluster { return try await clusterDelete(key) }
         let reply = try await evaluate(
             .delete,
             keys: [redisKey(key)],
@@ -299,25 +381,28 @@ public final class RedisStore: SessionStore {
     /// Calls in flight fail; later calls throw ``SessionKit/SessionStoreError``
     /// with code `unavailable`. Calling it again does nothing.
     public func shutdown() async {
-        await pool.shutdown()
+        await router.shutdown()
     }
 
     // MARK: - Commands
 
-    /// Sends a command through the pool, mapping client failures to ``SessionStoreError``.
-    func send(_ command: RESPCommand) async throws(SessionStoreError) -> RESPValue {
+    /// Sends a command through the router, mapping client failures to ``SessionStoreError``.
+    ///
+    /// - Parameter durable: For a write on a cluster: wait until a replica has it
+    ///   (see ``RedisRouter/send(_:durable:)``).
+    func send(_ command: RESPCommand, durable: Bool = false) async throws(SessionStoreError) -> RESPValue {
         do {
-            return try await pool.send(command)
+            return try await router.send(command, durable: durable)
         } catch {
             throw storeError(error, command: command)
         }
     }
 
-    /// Sends commands pipelined on one connection, mapping client failures to ``SessionStoreError``.
-    func send(_ commands: [RESPCommand]) async throws(SessionStoreError) -> [RESPValue] {
+    /// Sends commands pipelined (on one connection per server), mapping client failures to ``SessionStoreError``.
+    func send(_ commands: [RESPCommand], durable: Bool = false) async throws(SessionStoreError) -> [RESPValue] {
         guard let first = commands.first else { return [] }
         do {
-            return try await pool.send(commands)
+            return try await router.send(commands, durable: durable)
         } catch {
             throw storeError(error, command: first)
         }
@@ -325,7 +410,22 @@ public final class RedisStore: SessionStore {
 
     /// Maps a failure of the client while it sent `command` to ``SessionStoreError``.
     private func storeError(_ error: any Error, command: RESPCommand) -> SessionStoreError {
+        storeError(error, command: command, server: serverDescription)
+    }
+
+    /// Maps a failure of the client while it sent `command` to ``SessionStoreError``
+    /// naming `server` ("Redis at host:port").
+    private func storeError(_ error: any Error, command: RESPCommand, server: String) -> SessionStoreError {
         switch error {
+        case let error as RedisNodeError:
+            return storeError(error.underlying, command: command, server: "Redis Cluster node \(error.address)")
+        case let error as RedisClusterError:
+            return SessionStoreError(
+                code: .unavailable,
+                storeName: name,
+                message: "\(serverDescription) cannot serve \(command.name): \(error.message)",
+                cause: error.cause ?? error
+            )
         case let error as RedisConnectionPool.PoolError:
             switch error.kind {
             case .shutDown:
@@ -334,7 +434,7 @@ public final class RedisStore: SessionStore {
                 return SessionStoreError(
                     code: .unavailable,
                     storeName: name,
-                    message: "cannot connect to Redis at \(configuration.address)",
+                    message: "cannot connect to \(server)",
                     cause: error.cause
                 )
             }
@@ -344,7 +444,7 @@ public final class RedisStore: SessionStore {
                 return SessionStoreError(
                     code: .timedOut,
                     storeName: name,
-                    message: "Redis at \(configuration.address) did not answer \(command.name) within \(configuration.commandTimeout); "
+                    message: "\(server) did not answer \(command.name) within \(configuration.commandTimeout); "
                         + "the connection was closed",
                     cause: error
                 )
@@ -352,7 +452,7 @@ public final class RedisStore: SessionStore {
                 return SessionStoreError(
                     code: .unavailable,
                     storeName: name,
-                    message: "the connection to Redis at \(configuration.address) closed before it answered \(command.name)",
+                    message: "the connection to \(server) closed before it answered \(command.name)",
                     cause: error
                 )
             }
@@ -360,31 +460,34 @@ public final class RedisStore: SessionStore {
             return SessionStoreError(
                 code: .unavailable,
                 storeName: name,
-                message: "Redis at \(configuration.address) sent a malformed reply to \(command.name); the connection was closed",
+                message: "\(server) sent a malformed reply to \(command.name); the connection was closed",
                 cause: error
             )
         default:
             return SessionStoreError(
                 code: .unavailable,
                 storeName: name,
-                message: "the connection to Redis at \(configuration.address) failed during \(command.name)",
+                message: "the connection to \(server) failed during \(command.name)",
                 cause: error
             )
         }
     }
 
     /// Runs a script by its SHA-1, sending the source once when the server does not have it cached.
+    ///
+    /// `durable`: on a cluster, the reply counts only once a replica has the script's writes.
     func evaluate(
         _ script: RedisScript,
         keys: [RESPCommand.Argument],
-        arguments: [RESPCommand.Argument]
+        arguments: [RESPCommand.Argument],
+        durable: Bool = false
     ) async throws(SessionStoreError) -> RESPValue {
         let keysAndArguments = [.string(String(keys.count))] + keys + arguments
-        let reply = try await send(RESPCommand("EVALSHA", [.string(script.sha1)] + keysAndArguments))
+        let reply = try await send(RESPCommand("EVALSHA", [.string(script.sha1)] + keysAndArguments), durable: durable)
         guard case .error(let message) = reply else { return reply }
         guard message.hasPrefix("NOSCRIPT") else { throw replyError(message, command: "EVALSHA") }
         // The server restarted or its script cache was flushed: EVAL runs the script and caches it again.
-        let fallback = try await send(RESPCommand("EVAL", [.string(script.source)] + keysAndArguments))
+        let fallback = try await send(RESPCommand("EVAL", [.string(script.source)] + keysAndArguments), durable: durable)
         if case .error(let message) = fallback { throw replyError(message, command: "EVAL") }
         return fallback
     }
@@ -415,7 +518,7 @@ public final class RedisStore: SessionStore {
         } else if message.hasPrefix("READONLY") {
             detail = "Redis is a read-only replica; point the store at the primary"
         } else {
-            detail = "Redis at \(configuration.address) refused \(command)"
+            detail = "\(serverDescription) refused \(command)"
         }
         return SessionStoreError(
             code: .unavailable,
@@ -429,7 +532,7 @@ public final class RedisStore: SessionStore {
         SessionStoreError(
             code: .unavailable,
             storeName: name,
-            message: "Redis at \(configuration.address) answered \(command) with an unexpected \(reply); is it a Redis server?"
+            message: "\(serverDescription) answered \(command) with an unexpected \(reply); is it a Redis server?"
         )
     }
 
@@ -473,6 +576,18 @@ public final class RedisStore: SessionStore {
         }
         guard configuration.maximumConnections >= 1 else {
             throw invalid("maximumConnections", "must be at least 1, got \(configuration.maximumConnections)")
+        }
+        if case .cluster(let seeds) = configuration.topology {
+            guard !seeds.isEmpty else { throw invalid("topology", "a cluster needs at least one seed node") }
+            for seed in seeds {
+                guard !seed.host.isEmpty else { throw invalid("topology", "a seed node's host must not be empty") }
+                guard (1...65_535).contains(seed.port) else {
+                    throw invalid("topology", "a seed node's port must be from 1 to 65535, got \(seed.port)")
+                }
+            }
+            guard configuration.database == 0 else {
+                throw invalid("database", "must be 0 for a Redis Cluster, which has no other database, got \(configuration.database)")
+            }
         }
     }
 }
