@@ -217,10 +217,11 @@ public final class RedisStore: SessionStore {
         try storedSession(key, from: try await send(loadCommand(key)), now: Self.milliseconds(clock.now()))
     }
 
-    /// The `HMGET` that reads a record's fields (`p` is set only on a cluster,
-    /// while a save binds the record to a new owner; see `RedisStore+Cluster.swift`).
+    /// The `HMGET` that reads a record's fields; on a cluster also `p`, set while
+    /// a save binds the record to a new owner (see `RedisStore+Cluster.swift`).
     func loadCommand(_ key: SessionKey) -> RESPCommand {
-        RESPCommand("HMGET", redisKey(key), "d", "v", "e", "o", "p")
+        if isCluster { return RESPCommand("HMGET", redisKey(key), "d", "v", "e", "o", "p") }
+        return RESPCommand("HMGET", redisKey(key), "d", "v", "e", "o")
     }
 
     /// Reads the reply to ``loadCommand(_:)``: `nil` for a record that is missing,
@@ -237,13 +238,13 @@ public final class RedisStore: SessionStore {
             }
             throw replyError(message, command: "HMGET")
         }
-        guard case .array(let fields) = reply, fields.count == 5 else {
+        guard case .array(let fields) = reply, fields.count == (isCluster ? 5 : 4) else {
             throw unexpectedReply(reply, command: "HMGET")
         }
         // No field at all: no record (HMGET of a missing key).
         if fields.allSatisfy({ if case .null = $0 { true } else { false } }) { return nil }
         // Still being bound to its owner (a cluster save in progress, or one stopped midway): not live yet.
-        guard case .null = fields[4] else { return nil }
+        if isCluster, fields[4] != .null { return nil }
         guard
             let data = fields[0].bytes,
             let versionText = fields[1].string, let version = UInt64(versionText),
