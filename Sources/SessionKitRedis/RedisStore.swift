@@ -55,7 +55,9 @@ public import SessionKit
 /// (`<keyPrefix>owners:{<i>}` and `…:e`) in separate steps, in an order that
 /// can leave an index member without a session after a crash but never a live
 /// session its owner cannot list or revoke; a save that binds a session to a
-/// new owner takes up to four round trips, a touch three. Every write waits
+/// new owner takes four round trips (five when it leaves another owner),
+/// a save under the owner it had two, one without an owner one, a touch
+/// three. Every write waits
 /// (`WAIT 1`) until a replica has it, when its master has one, so a failover
 /// does not lose what the store acknowledged. Commands that still fail during a
 /// failover or a slot migration fail with

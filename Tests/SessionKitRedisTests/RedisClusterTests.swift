@@ -184,8 +184,10 @@ struct RedisClusterTests {
         let targetID = try #require(ids[target])
 
         // Migrate the slot by hand: importing on the target, migrating on the source, the key moved.
-        #expect(try await targetAdmin.send(RESPCommand("CLUSTER", "SETSLOT", .string(String(slot)), "IMPORTING", .string(sourceID))) == .simpleString("OK"))
-        #expect(try await sourceAdmin.send(RESPCommand("CLUSTER", "SETSLOT", .string(String(slot)), "MIGRATING", .string(targetID))) == .simpleString("OK"))
+        let importing = RESPCommand("CLUSTER", "SETSLOT", .string(String(slot)), "IMPORTING", .string(sourceID))
+        #expect(try await targetAdmin.send(importing) == .simpleString("OK"))
+        let migrating = RESPCommand("CLUSTER", "SETSLOT", .string(String(slot)), "MIGRATING", .string(targetID))
+        #expect(try await sourceAdmin.send(migrating) == .simpleString("OK"))
         let migrated = try await sourceAdmin.send(
             RESPCommand("MIGRATE", .string(target.host), .string(String(target.port)), .string(redisKey), "0", "5000")
         )
