@@ -81,6 +81,7 @@ start_redis_cluster() {
         mkdir -p "$dir/$port"
         redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
             --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" --cluster-node-timeout 2000 \
+            --repl-diskless-sync-delay 0 \
             --dir "$dir/$port" --daemonize yes --pidfile "$dir/$port/redis.pid" --logfile "$dir/$port/redis.log" >&2
         ports+=("$port")
         addresses+=("127.0.0.1:$port")
@@ -101,7 +102,14 @@ start_redis_cluster() {
             sleep 0.2
         done
     done
-    # Every node must agree on all 16384 slots before clients use it.
+    # Every replica must have synced (a replica without its master's data never takes over),
+    # and every node must agree on all 16384 slots, before clients use it.
+    for port in "${ports[@]}"; do
+        until redis-cli -p "$port" info replication 2>/dev/null | grep -Eq 'role:master|master_link_status:up'; do
+            [ "$SECONDS" -lt "$deadline" ] || { echo "servers: cluster replica $port did not sync" >&2; return 1; }
+            sleep 0.2
+        done
+    done
     until redis-cli --cluster check "127.0.0.1:${ports[0]}" 2>/dev/null | grep -q 'All 16384 slots covered'; do
         [ "$SECONDS" -lt "$deadline" ] || { echo "servers: the cluster's slots are not all covered" >&2; return 1; }
         sleep 0.2

@@ -24,6 +24,13 @@ import Synchronization
 ///   that closes or times out with the command in flight is not retried (the
 ///   command may have run); the map is refreshed and the error thrown.
 ///
+/// A durable send (every write the store makes) pipelines `WAIT 1` after the
+/// command when the master had a replica connected at its last count (`ROLE`,
+/// read with the map and again when older than ``replicaCountLifetime``), and
+/// fails unless a replica confirmed it, or the master turns out to have none
+/// left: Redis replicates asynchronously, so without it a master killed right
+/// after answering could take an acknowledged write with it.
+///
 /// Retries stop after ``maximumAttempts`` sends or once the command timeout has
 /// passed since the first, whichever comes first; the last error reply is
 /// returned, or the last failure thrown.
@@ -45,8 +52,10 @@ final class RedisClusterRouter: RedisRouter {
         /// For each slot, an index into `masters`, or -1 when no master is known.
         var slots = [Int](repeating: -1, count: RedisClusterRouter.slotCount)
         var masters: [Endpoint] = []
-        /// Whether each master had a replica when the map was read.
-        var replicated: [Bool] = []
+        /// How many replicas each master had connected (`ROLE`), and when that was read.
+        var replicas: [Endpoint: (count: Int, checked: ContinuousClock.Instant)] = [:]
+        /// Masters whose replicas are being counted.
+        var countingReplicas: Set<Endpoint> = []
         var pools: [Endpoint: RedisConnectionPool] = [:]
         var refresh: Task<Void, any Error>?
         var isShutDown = false
@@ -149,7 +158,7 @@ final class RedisClusterRouter: RedisRouter {
                 throw RedisNodeError(address: endpoint.description, underlying: error)
             }
             guard case .error(let message) = reply, canRetry else {
-                if let confirmation, reply.errorMessage == nil { try confirm(confirmation, by: endpoint) }
+                if let confirmation, reply.errorMessage == nil { try await confirm(confirmation, by: endpoint) }
                 return reply
             }
             if message.hasPrefix("MOVED ") {
@@ -193,7 +202,7 @@ final class RedisClusterRouter: RedisRouter {
                         return indices.map { ($0, nil) }
                     }
                     if waits, let confirmation = values.last {
-                        try self.confirm(confirmation, by: endpoint)
+                        try await self.confirm(confirmation, by: endpoint)
                     }
                     return Array(zip(indices, values.prefix(indices.count).map { Optional($0) }))
                 }
@@ -220,18 +229,40 @@ final class RedisClusterRouter: RedisRouter {
         RESPCommand("WAIT", "1", .string(String(max(1, Int(retryWindow / .milliseconds(1)) / 2))))
     }
 
-    /// Whether `endpoint` had a replica when the map was last read (a master only
-    /// known from a redirection is taken to have one).
+    /// How long a count of a master's replicas is trusted before it is read again (in the background).
+    static let replicaCountLifetime: Duration = .seconds(5)
+
+    /// Whether `endpoint` had a replica connected when last counted; a master not
+    /// counted yet is taken to have one. A stale count is refreshed in the background.
     private func hasReplica(_ endpoint: Endpoint) -> Bool {
-        state.withLock { state in
-            guard let index = state.masters.firstIndex(of: endpoint), index < state.replicated.count else { return true }
-            return state.replicated[index]
+        let (known, stale) = state.withLock { state -> (Int?, Bool) in
+            guard let entry = state.replicas[endpoint] else { return (nil, true) }
+            return (entry.count, ContinuousClock.now - entry.checked > Self.replicaCountLifetime)
         }
+        if stale { Task { await self.countReplicas(of: endpoint) } }
+        return (known ?? 1) > 0
     }
 
-    /// Throws unless the `WAIT` reply says a replica has the write.
-    private func confirm(_ confirmation: RESPValue, by endpoint: Endpoint) throws {
+    /// Reads how many replicas are connected to `endpoint` (`ROLE`); at most one
+    /// count per master at a time. Leaves the count as it was when the node does not answer.
+    @discardableResult
+    private func countReplicas(of endpoint: Endpoint) async -> Int? {
+        let first = state.withLock { state in state.countingReplicas.insert(endpoint).inserted }
+        guard first else { return nil }
+        defer { _ = state.withLock { state in state.countingReplicas.remove(endpoint) } }
+        guard let pool = try? pool(for: endpoint), let reply = try? await pool.send(RESPCommand("ROLE")),
+            case .array(let role) = reply, role.count >= 3, role[0].string == "master", case .array(let replicas) = role[2]
+        else { return nil }
+        state.withLock { state in state.replicas[endpoint] = (replicas.count, ContinuousClock.now) }
+        return replicas.count
+    }
+
+    /// Returns when the `WAIT` reply says a replica has the write, or when the
+    /// master turns out to have no replica connected any more (there is none to
+    /// wait for); throws otherwise.
+    private func confirm(_ confirmation: RESPValue, by endpoint: Endpoint) async throws {
         if case .integer(let replicas) = confirmation, replicas >= 1 { return }
+        if await countReplicas(of: endpoint) == 0 { return }
         throw RedisNodeError(
             address: endpoint.description,
             underlying: RedisClusterError(message: "no replica confirmed the write in time (WAIT answered \(confirmation))")
@@ -298,7 +329,6 @@ final class RedisClusterRouter: RedisRouter {
                 state.slots[slot] = index
             } else {
                 state.masters.append(target)
-                state.replicated.append(true)
                 state.slots[slot] = state.masters.count - 1
             }
         }
@@ -336,11 +366,16 @@ final class RedisClusterRouter: RedisRouter {
                     lastError = RedisReplyError(command: "CLUSTER SLOTS", message: message)
                     continue
                 }
-                let (slots, masters, replicated) = try Self.parseSlots(reply, askedNode: node)
+                let (slots, masters) = try Self.parseSlots(reply, askedNode: node)
                 state.withLock { state in
                     state.slots = slots
                     state.masters = masters
-                    state.replicated = replicated
+                }
+                // Count each master's replicas, so writes know whether to wait for one.
+                await withTaskGroup(of: Void.self) { group in
+                    for master in masters {
+                        group.addTask { await self.countReplicas(of: master) }
+                    }
                 }
                 logger.debug("Redis Cluster slot map read", metadata: ["redis.node": "\(node)", "redis.masters": "\(masters)"])
                 return
@@ -355,13 +390,12 @@ final class RedisClusterRouter: RedisRouter {
     }
 
     /// Parses a `CLUSTER SLOTS` reply: `[[start, end, [host, port, id, ...], replicas...], ...]`.
-    static func parseSlots(_ reply: RESPValue, askedNode: Endpoint) throws -> (slots: [Int], masters: [Endpoint], replicated: [Bool]) {
+    static func parseSlots(_ reply: RESPValue, askedNode: Endpoint) throws -> (slots: [Int], masters: [Endpoint]) {
         guard case .array(let ranges) = reply else {
             throw RedisClusterError(message: "CLUSTER SLOTS answered \(reply)")
         }
         var slots = [Int](repeating: -1, count: slotCount)
         var masters: [Endpoint] = []
-        var replicated: [Bool] = []
         for range in ranges {
             guard case .array(let parts) = range, parts.count >= 3,
                 case .integer(let start) = parts[0], case .integer(let end) = parts[1],
@@ -379,13 +413,11 @@ final class RedisClusterRouter: RedisRouter {
                 index = known
             } else {
                 masters.append(endpoint)
-                replicated.append(false)
                 index = masters.count - 1
             }
-            if parts.count > 3 { replicated[index] = true }
             for slot in Int(start)...Int(end) { slots[slot] = index }
         }
-        return (slots, masters, replicated)
+        return (slots, masters)
     }
 
     // MARK: - Closing
