@@ -24,18 +24,46 @@ func redisApp() async throws {
 
 func redisClusterStore() throws -> RedisStore {
     // snippet.show
-    // snippet.cluster
-    // Any reachable nodes will do as seeds: the store reads the slot map from the first that answers.
-    var configuration = RedisStore.Configuration()
-    configuration.topology = .cluster(seeds: [
-        .init(host: "10.0.0.11", port: 6379),
-        .init(host: "10.0.0.12", port: 6379),
-        .init(host: "10.0.0.13", port: 6379),
-    ])
+    // snippet.redis-cluster
+    // Any reachable nodes will do as seeds: the store reads the slot map from the first that
+    // answers, then talks to each master. The same as .cluster(seeds:) on `topology`.
+    let configuration = try RedisStore.Configuration(url: "redis-cluster://:secret@10.0.0.11:6379,10.0.0.12:6379,10.0.0.13:6379")
     let store = try RedisStore(configuration: configuration)
     // snippet.end
     // snippet.hide
     return store
+}
+
+func redisTLS() throws {
+    // snippet.show
+    // snippet.redis-tls
+    // rediss:// verifies the server against the system's CAs; a private CA, a client
+    // certificate (mutual TLS) or another name to verify are set on `tls`.
+    var configuration = try RedisStore.Configuration(url: "rediss://:secret@redis.internal:6380/0")
+    configuration.tls = RedisStore.TLS(
+        trustRoots: .caFile("/etc/redis/tls/ca.crt"),
+        certificateFile: "/etc/redis/tls/client.crt",
+        privateKeyFile: "/etc/redis/tls/client.key"
+    )
+    let store = try RedisStore(configuration: configuration)
+    // snippet.end
+    // snippet.hide
+    _ = store
+}
+
+func redisSentinel() throws {
+    // snippet.show
+    // snippet.redis-sentinel
+    // The master named "sessions", found through three sentinels; each write waits
+    // until one replica has it, so a failover does not lose it.
+    var configuration = try RedisStore.Configuration(
+        url: "redis-sentinel://:secret@10.0.0.1:26379,10.0.0.2:26379,10.0.0.3:26379/sessions?db=0&wait=1"
+    )
+    configuration.sentinelPassword = "sentinel-secret"  // only if the sentinels have one
+    let store = try RedisStore(configuration: configuration)
+    // snippet.end
+    // snippet.hide
+    _ = store
 }
 
 func postgresApp() async throws {

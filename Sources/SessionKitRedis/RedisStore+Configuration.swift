@@ -39,11 +39,67 @@ extension RedisStore {
         case cluster(seeds: [Endpoint])
     }
 
+    /// How a store talks TLS to Redis (`rediss://`): which certificate authorities
+    /// it trusts, the client certificate it shows, and the name it checks.
+    ///
+    /// The server's certificate is always verified: it must chain to ``trustRoots``
+    /// and name the host the store connects to (a DNS name, or an IP address in its
+    /// subject alternative names), or ``serverName`` when set. A certificate that
+    /// fails either check fails the connection, and the store's calls fail with
+    /// ``SessionKit/SessionStoreError/Code/unavailable`` saying why; the store never
+    /// falls back to plain TCP. Files are read when the store is created, so a
+    /// missing or unreadable file is a ``SessionKit/SessionConfigurationError`` at
+    /// start-up.
+    public struct TLS: Sendable, Hashable {
+        /// The certificate authorities a server certificate must chain to.
+        public enum TrustRoots: Sendable, Hashable {
+            /// The operating system's trust store (on Linux, the CA bundle in `/etc/ssl`).
+            case system
+            /// A PEM file with one or more CA certificates, for a private CA.
+            case caFile(String)
+            /// PEM text with one or more CA certificates.
+            case caPEM(String)
+        }
+
+        /// The certificate authorities to trust. Defaults to ``TrustRoots/system``.
+        public var trustRoots: TrustRoots
+        /// A PEM file with the client certificate (and any intermediates) to show a
+        /// server that asks for one (mutual TLS, `tls-auth-clients yes`); `nil` for none.
+        /// Needs ``privateKeyFile``.
+        public var certificateFile: String?
+        /// The PEM file with the private key of ``certificateFile``.
+        public var privateKeyFile: String?
+        /// The name to send in SNI and to check the server's certificate against,
+        /// when it is not the host connected to (for example when connecting by IP
+        /// address to a server whose certificate names a DNS name); `nil` uses the host.
+        public var serverName: String?
+
+        /// Creates TLS settings.
+        ///
+        /// - Parameters:
+        ///   - trustRoots: The certificate authorities to trust. Defaults to the system's.
+        ///   - certificateFile: A client certificate PEM file for mutual TLS, or `nil`.
+        ///   - privateKeyFile: The client certificate's private key PEM file, or `nil`.
+        ///   - serverName: The name to verify and send in SNI instead of the host, or `nil`.
+        public init(
+            trustRoots: TrustRoots = .system,
+            certificateFile: String? = nil,
+            privateKeyFile: String? = nil,
+            serverName: String? = nil
+        ) {
+            self.trustRoots = trustRoots
+            self.certificateFile = certificateFile
+            self.privateKeyFile = privateKeyFile
+            self.serverName = serverName
+        }
+    }
+
     /// Settings for a ``RedisStore``: where the server is, how to log in, and the
     /// timeouts and pool size.
     ///
-    /// Build one field by field, or from a `redis://` URL with ``init(url:)``.
-    /// The password never appears in the configuration's `description` or in
+    /// Build one field by field, or from a URL with ``init(url:)``: `redis://`,
+    /// `rediss://` (TLS), `redis-sentinel://` or `redis-cluster://`.
+    /// Passwords never appear in the configuration's `description` or in
     /// any error.
     public struct Configuration: Sendable, CustomStringConvertible {
         /// The server's host name or IP address.
@@ -75,6 +131,34 @@ extension RedisStore {
         /// How the servers are arranged: one server (the default), a master behind
         /// Sentinel, or a cluster.
         public var topology: Topology = .standalone
+        /// TLS settings; `nil` (the default) talks plain TCP. A `rediss://` URL sets
+        /// ``TLS/init(trustRoots:certificateFile:privateKeyFile:serverName:)`` with the
+        /// system's trust store.
+        ///
+        /// With ``Topology/sentinel(masterName:sentinels:)`` it is refused at start-up:
+        /// TLS to Sentinel is not supported yet.
+        public var tls: TLS?
+        /// The ACL user to log in to the sentinels as, when they have their own
+        /// (`requirepass` or ACL in `sentinel.conf`); `nil` for the default user.
+        /// ``username`` and ``password`` log in to the master only.
+        public var sentinelUsername: String?
+        /// The password to log in to the sentinels with; `nil` when they need none.
+        public var sentinelPassword: String?
+        /// How many replicas must have a write before the store reports it done
+        /// (Redis `WAIT` after each save, touch and delete); 0 (the default) does
+        /// not wait.
+        ///
+        /// With Sentinel, 1 or more makes an acknowledged write survive the master's
+        /// loss: the replica that has it is the one a failover promotes (Sentinel
+        /// promotes the replica with the most data). A write that fewer replicas
+        /// acknowledge within ``replicaAcknowledgementTimeout`` fails with
+        /// ``SessionKit/SessionStoreError/Code/unavailable`` (it may still be on the
+        /// master). `WAIT` holds its connection while it waits, so commands
+        /// pipelined behind it wait too.
+        public var minimumReplicaAcknowledgements: Int = 0
+        /// How long a write waits for ``minimumReplicaAcknowledgements`` replicas.
+        /// Must be shorter than ``commandTimeout``. Defaults to 500 ms.
+        public var replicaAcknowledgementTimeout: Duration = .milliseconds(500)
 
         /// Creates a configuration.
         ///
@@ -110,28 +194,58 @@ extension RedisStore {
             self.maximumConnections = maximumConnections
         }
 
-        /// Creates a configuration from a URL of the form
-        /// `redis://[user[:password]@]host[:port][/database]`.
+        /// Creates a configuration from a URL, in one of four forms:
         ///
-        /// The user name and password may be percent-encoded (`p%40ss` for `p@ss`);
+        /// - `redis://[user[:password]@]host[:port][/database]`: one server over TCP.
+        /// - `rediss://[user[:password]@]host[:port][/database]`: one server over TLS,
+        ///   verified against the system's trust store (set ``tls`` afterwards for a
+        ///   private CA or a client certificate).
+        /// - `redis-sentinel://[user[:password]@]host[:port],host[:port],…/master-name[?db=N]`:
+        ///   the master named `master-name`, found through these sentinels (default
+        ///   port 26379). The user and password log in to the master (and whichever
+        ///   replica a failover promotes); sentinels that need their own credentials
+        ///   take them as `sentinelUsername=` and `sentinelPassword=` query parameters
+        ///   (percent-encoded). `rediss-sentinel://` is refused: TLS to Sentinel is not
+        ///   supported yet.
+        /// - `redis-cluster://[user[:password]@]host[:port],host[:port],…[/0]`: a Redis
+        ///   Cluster, from these seed nodes; `rediss-cluster://` over TLS. The database
+        ///   must be 0 or absent.
+        ///
+        /// User names and passwords may be percent-encoded (`p%40ss` for `p@ss`);
         /// `redis://:password@host` logs in as the default user. An IPv6 address
-        /// goes in brackets: `redis://[::1]:6379`. Settings the URL does not name
+        /// goes in brackets: `redis://[::1]:6379`. A query parameter `wait=N` sets
+        /// ``minimumReplicaAcknowledgements`` (not on `redis-cluster://`). Settings the URL does not name
         /// keep their defaults, as in ``init(host:port:username:password:database:keyPrefix:commandTimeout:connectTimeout:maximumConnections:)``.
         ///
         /// - Parameter url: The URL, for example the `REDIS_URL` environment variable.
         /// - Throws: ``SessionKit/SessionConfigurationError`` naming `REDIS_URL` when
-        ///   the URL is not of that form: another scheme (including `rediss://`, as
-        ///   TLS is not supported), no host, a port outside 1–65535, a database that
-        ///   is not a non-negative number, bad percent-encoding, or a query string.
-        ///   The error never repeats the password.
+        ///   the URL is not of one of these forms: another scheme, no host, a port
+        ///   outside 1–65535, a database that is not a non-negative number, bad
+        ///   percent-encoding, a query parameter the form does not take, no master
+        ///   name, several hosts where one is expected, or a cluster database
+        ///   other than 0. The error never repeats a password.
         public init(url: String) throws(SessionConfigurationError) {
             self.init()
             let parsed = try RedisURL(parsing: url)
-            host = parsed.host
-            port = parsed.port ?? port
             username = parsed.username
             password = parsed.password
             database = parsed.database ?? database
+            if parsed.isTLS { tls = TLS() }
+            minimumReplicaAcknowledgements = parsed.minimumReplicaAcknowledgements ?? 0
+            sentinelUsername = parsed.sentinelUsername
+            sentinelPassword = parsed.sentinelPassword
+            switch parsed.kind {
+            case .standalone:
+                host = parsed.hosts[0].host
+                port = parsed.hosts[0].port ?? port
+            case .sentinel(let masterName):
+                topology = .sentinel(
+                    masterName: masterName,
+                    sentinels: parsed.hosts.map { Endpoint(host: $0.host, port: $0.port ?? 26_379) }
+                )
+            case .cluster:
+                topology = .cluster(seeds: parsed.hosts.map { Endpoint(host: $0.host, port: $0.port ?? 6379) })
+            }
         }
 
         /// The server's address as `host:port`, for logs and errors.
@@ -139,28 +253,85 @@ extension RedisStore {
             host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         }
 
-        /// The settings as a `redis://` URL, with the password replaced by `***`.
+        /// What the store talks to, for errors: `host:port`, or the master's name
+        /// and its sentinels, or the seed nodes.
+        var target: String {
+            switch topology {
+            case .standalone: address
+            case .sentinel(let masterName, let sentinels):
+                "master \"\(masterName)\" (Sentinel at \(sentinels.map(\.description).joined(separator: ",")))"
+            case .cluster(let seeds): "the cluster at \(seeds.map(\.description).joined(separator: ","))"
+            }
+        }
+
+        /// The settings as a URL, with every password replaced by `***`.
         public var description: String {
             var userInfo = ""
             if username != nil || password != nil {
                 userInfo = (username ?? "") + (password == nil ? "" : ":***") + "@"
             }
-            return "redis://\(userInfo)\(address)/\(database) (keyPrefix: \"\(keyPrefix)\", "
-                + "commandTimeout: \(commandTimeout), connectTimeout: \(connectTimeout), "
-                + "maximumConnections: \(maximumConnections))"
+            let secure = tls == nil ? "" : "s"
+            var url: String
+            switch topology {
+            case .standalone:
+                url = "redis\(secure)://\(userInfo)\(address)/\(database)"
+            case .sentinel(let masterName, let sentinels):
+                url = "redis\(secure)-sentinel://\(userInfo)\(sentinels.map(\.description).joined(separator: ","))/"
+                    + "\(masterName)?db=\(database)"
+                if sentinelUsername != nil { url += "&sentinelUsername=\(sentinelUsername ?? "")" }
+                if sentinelPassword != nil { url += "&sentinelPassword=***" }
+            case .cluster(let seeds):
+                url = "redis\(secure)-cluster://\(userInfo)\(seeds.map(\.description).joined(separator: ","))"
+            }
+            var settings = "keyPrefix: \"\(keyPrefix)\", commandTimeout: \(commandTimeout), "
+                + "connectTimeout: \(connectTimeout), maximumConnections: \(maximumConnections)"
+            if minimumReplicaAcknowledgements > 0 {
+                settings += ", minimumReplicaAcknowledgements: \(minimumReplicaAcknowledgements) "
+                    + "within \(replicaAcknowledgementTimeout)"
+            }
+            if let tls {
+                switch tls.trustRoots {
+                case .system: settings += ", tls: system trust store"
+                case .caFile(let path): settings += ", tls: CA file \(path)"
+                case .caPEM: settings += ", tls: CA from PEM"
+                }
+                if let file = tls.certificateFile { settings += ", client certificate \(file)" }
+                if let name = tls.serverName { settings += ", server name \(name)" }
+            }
+            return "\(url) (\(settings))"
         }
     }
 }
 
-/// The parts of a `redis://` URL.
+/// The parts of a `redis://`, `rediss://`, `redis-sentinel://` or `redis-cluster://` URL.
 struct RedisURL: Hashable, Sendable {
-    var host: String
-    var port: Int?
+    enum Kind: Hashable, Sendable {
+        case standalone
+        case sentinel(masterName: String)
+        case cluster
+    }
+
+    /// A host and the port given for it, if any.
+    struct Host: Hashable, Sendable {
+        var host: String
+        var port: Int?
+    }
+
+    var kind: Kind
+    var isTLS: Bool
+    /// One host for `redis://` and `rediss://`; one or more for the others.
+    var hosts: [Host]
     var username: String?
     var password: String?
     var database: Int?
+    var sentinelUsername: String?
+    var sentinelPassword: String?
+    var minimumReplicaAcknowledgements: Int?
 
     private static let setting = "REDIS_URL"
+    private static let forms =
+        "redis://[user:password@]host[:port][/database], rediss://…, "
+        + "redis-sentinel://host:port,host:port/master-name[?db=N] or redis-cluster://host:port,host:port"
 
     private static func invalid(_ reason: String) -> SessionConfigurationError {
         SessionConfigurationError(setting: setting, reason: reason)
@@ -171,18 +342,27 @@ struct RedisURL: Hashable, Sendable {
     init(parsing url: String) throws(SessionConfigurationError) {
         let text = Substring(url)
         guard let schemeEnd = text.firstRange(of: "://") else {
-            throw Self.invalid("must be a URL of the form redis://[user:password@]host[:port][/database]")
+            throw Self.invalid("must be a URL of the form \(Self.forms)")
         }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()
-        guard scheme == "redis" else {
-            if scheme == "rediss" {
-                throw Self.invalid("rediss:// (TLS) is not supported; use redis:// on a trusted network or a TLS tunnel")
-            }
-            throw Self.invalid("the scheme must be redis://")
+        isTLS = scheme == "rediss" || scheme == "rediss-cluster"
+        switch scheme {
+        case "redis", "rediss": kind = .standalone
+        case "redis-sentinel": kind = .sentinel(masterName: "")
+        case "redis-cluster", "rediss-cluster": kind = .cluster
+        case "rediss-sentinel":
+            throw Self.invalid("rediss-sentinel:// (TLS to Sentinel) is not supported yet; use redis-sentinel:// on a trusted network")
+        default:
+            throw Self.invalid("the scheme must be redis://, rediss://, redis-sentinel:// or redis-cluster://")
         }
         var rest = text[schemeEnd.upperBound...]
-        if rest.contains("?") || rest.contains("#") {
-            throw Self.invalid("query parameters and fragments are not supported; put the database in the path (/0)")
+        if rest.contains("#") {
+            throw Self.invalid("fragments (#) are not supported")
+        }
+        var query: Substring?
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: mark)...]
+            rest = rest[..<mark]
         }
 
         // The authority ends at the first slash; the password may not contain a raw one.
@@ -215,6 +395,85 @@ struct RedisURL: Hashable, Sendable {
             password = nil
         }
 
+        let hostTexts = rest.split(separator: ",", omittingEmptySubsequences: false)
+        if case .standalone = kind, hostTexts.count > 1 {
+            throw Self.invalid("\(scheme):// takes one host; list several only in redis-sentinel:// or redis-cluster://")
+        }
+        hosts = []
+        for hostText in hostTexts {
+            hosts.append(try Self.host(hostText))
+        }
+
+        database = nil
+        sentinelUsername = nil
+        sentinelPassword = nil
+        minimumReplicaAcknowledgements = nil
+        switch kind {
+        case .standalone:
+            if let path, !path.isEmpty {
+                guard let database = Self.decimal(path) else {
+                    throw Self.invalid("the path must be a database number, for example /0")
+                }
+                self.database = database
+            }
+        case .sentinel:
+            guard let path, !path.isEmpty else {
+                throw Self.invalid("redis-sentinel:// needs the master's name as its path: redis-sentinel://host:port,…/mymaster")
+            }
+            guard !path.contains("/") else {
+                throw Self.invalid("the path must be the master's name alone; give the database as ?db=N")
+            }
+            kind = .sentinel(masterName: try Self.percentDecoded(path, what: "the master name"))
+        case .cluster:
+            if let path, !path.isEmpty {
+                guard Self.decimal(path) == 0 else {
+                    throw Self.invalid("a cluster has only database 0; leave the path out or write /0")
+                }
+                database = 0
+            }
+        }
+
+        guard let query else { return }
+        for parameter in query.split(separator: "&") {
+            let name: Substring
+            let value: Substring
+            if let equals = parameter.firstIndex(of: "=") {
+                name = parameter[..<equals]
+                value = parameter[parameter.index(after: equals)...]
+            } else {
+                (name, value) = (parameter, "")
+            }
+            switch (name, kind) {
+            case ("db", .sentinel):
+                guard let database = Self.decimal(value) else {
+                    throw Self.invalid("the query parameter db must be a database number, for example db=0")
+                }
+                self.database = database
+            case ("sentinelUsername", .sentinel):
+                let user = try Self.percentDecoded(value, what: "sentinelUsername")
+                sentinelUsername = user.isEmpty ? nil : user
+            case ("sentinelPassword", .sentinel):
+                sentinelPassword = try Self.percentDecoded(value, what: "sentinelPassword")
+            case ("wait", .standalone), ("wait", .sentinel):
+                guard let count = Self.decimal(value) else {
+                    throw Self.invalid("the query parameter wait must be a number of replicas, for example wait=1")
+                }
+                minimumReplicaAcknowledgements = count
+            case ("db", _):
+                throw Self.invalid("the query parameter db is only for redis-sentinel://; put the database in the path (/0)")
+            default:
+                // Never quote the parameter's value: it may be a password.
+                throw Self.invalid(
+                    "the query parameter \(name.prefix(40)) is not supported by \(scheme):// "
+                        + "(redis-sentinel:// takes db, sentinelUsername, sentinelPassword and wait; redis:// and rediss:// take wait)"
+                )
+            }
+        }
+    }
+
+    /// One `host[:port]`, with an IPv6 host in brackets.
+    private static func host(_ rest: Substring) throws(SessionConfigurationError) -> Host {
+        let host: String
         let portText: Substring?
         if rest.hasPrefix("[") {
             guard let close = rest.firstIndex(of: "]") else {
@@ -237,30 +496,18 @@ struct RedisURL: Hashable, Sendable {
             portText = nil
         }
         guard !host.isEmpty else {
-            throw Self.invalid("the URL has no host; expected redis://host[:port]")
+            throw Self.invalid("the URL has no host (or an empty one in a list); expected host[:port]")
         }
         let isBracketed = rest.hasPrefix("[")
         guard !host.contains(where: { $0 == " " || $0 == "%" || $0 == "/" || (!isBracketed && $0 == ":") }) else {
             throw Self.invalid("the host is not a valid host name or address")
         }
 
-        if let portText {
-            guard let port = Self.decimal(portText), (1...65_535).contains(port) else {
-                throw Self.invalid("the port must be a number from 1 to 65535")
-            }
-            self.port = port
-        } else {
-            port = nil
+        guard let portText else { return Host(host: host, port: nil) }
+        guard let port = Self.decimal(portText), (1...65_535).contains(port) else {
+            throw Self.invalid("the port must be a number from 1 to 65535")
         }
-
-        if let path, !path.isEmpty {
-            guard let database = Self.decimal(path) else {
-                throw Self.invalid("the path must be a database number, for example /0")
-            }
-            self.database = database
-        } else {
-            database = nil
-        }
+        return Host(host: host, port: port)
     }
 
     /// A non-negative decimal number of at most nine digits, or `nil`.

@@ -3,6 +3,7 @@ public import Foundation
 public import Logging
 public import NIOCore
 public import NIOPosix
+import NIOSSL
 public import SessionKit
 
 /// A ``SessionKit/SessionStore`` that keeps sessions in Redis, shared by every app
@@ -44,7 +45,9 @@ public import SessionKit
 /// ``SessionKit/SessionStoreError/Code/unavailable`` naming the address; after a
 /// failed connect the store waits a little (50 ms, doubling up to 2 s) before
 /// trying again, failing calls at once meanwhile, so a server that is down is
-/// not hammered. It does not support TLS or Sentinel.
+/// not hammered. With ``Configuration/tls`` (`rediss://`) every connection is
+/// TLS; under ``Topology/sentinel(masterName:sentinels:)`` the store finds the
+/// master through Sentinel.
 ///
 /// With ``Topology/cluster(seeds:)`` the store talks to a Redis Cluster: it
 /// reads the slot map (`CLUSTER SLOTS`) from the seeds, keeps a pool like the
@@ -90,6 +93,8 @@ public final class RedisStore: SessionStore {
     /// Whether the store talks to a Redis Cluster, where a session and its
     /// owner's index live on different slots (see `RedisStore+Cluster.swift`).
     let isCluster: Bool
+    /// Where the master is, under ``Topology/sentinel(masterName:sentinels:)``.
+    let sentinel: RedisSentinelMaster?
     let clock: any SessionClock
     private let logger: Logger
 
@@ -141,32 +146,67 @@ public final class RedisStore: SessionStore {
         }
         var limits = RESPValue.DecodingLimits.standard
         limits.maximumReplyBytes = 2 * Self.maximumDataSize
-        let makePool = { @Sendable [handshake, limits] (endpoint: Endpoint) in
-            RedisConnectionPool(
-                options: .init(
-                    connection: .init(
-                        host: endpoint.host,
-                        port: endpoint.port,
-                        connectTimeout: TimeAmount(configuration.connectTimeout),
-                        commandTimeout: TimeAmount(configuration.commandTimeout),
-                        handshake: handshake,
-                        limits: limits
-                    ),
-                    maximumConnections: configuration.maximumConnections
-                ),
+        let connection = RESPConnection.Options(
+            connectTimeout: TimeAmount(configuration.connectTimeout),
+            commandTimeout: TimeAmount(configuration.commandTimeout),
+            handshake: handshake,
+            limits: limits,
+            tls: try configuration.tls.map(Self.tlsSettings)
+        )
+        let addresses: any RedisAddressProvider
+        switch configuration.topology {
+        case .sentinel(let masterName, let sentinels):
+            var sentinelHandshake: [RESPCommand] = []
+            if let password = configuration.sentinelPassword {
+                if let username = configuration.sentinelUsername {
+                    sentinelHandshake.append(RESPCommand("AUTH", .string(username), .string(password)))
+                } else {
+                    sentinelHandshake.append(RESPCommand("AUTH", .string(password)))
+                }
+            }
+            var sentinelOptions = connection
+            sentinelOptions.handshake = sentinelHandshake
+            sentinelOptions.limits = .standard
+            sentinelOptions.tls = nil
+            let master = RedisSentinelMaster(
+                masterName: masterName,
+                sentinels: sentinels,
+                sentinelOptions: sentinelOptions,
+                masterOptions: connection,
                 group: eventLoopGroup,
                 logger: logger
             )
+            self.sentinel = master
+            addresses = master
+        case .standalone, .cluster:
+            self.sentinel = nil
+            addresses = FixedRedisAddress(endpoint: Endpoint(host: configuration.host, port: configuration.port))
         }
-        switch configuration.topology {
-        case .cluster(let seeds):
+        let poolOptions = RedisConnectionPool.Options(connection: connection, maximumConnections: configuration.maximumConnections)
+        if case .cluster(let seeds) = configuration.topology {
+            // One pool per master, each on a fixed address, with the same options (TLS included).
+            let acknowledgements = configuration.minimumReplicaAcknowledgements
             self.isCluster = true
             self.router = wrapRouter(
-                RedisClusterRouter(seeds: seeds, retryWindow: configuration.commandTimeout, logger: logger, makePool: makePool)
+                RedisClusterRouter(
+                    seeds: seeds,
+                    retryWindow: configuration.commandTimeout,
+                    requiredAcknowledgements: acknowledgements,
+                    acknowledgementTimeout: acknowledgements > 0
+                        ? configuration.replicaAcknowledgementTimeout : configuration.commandTimeout / 2,
+                    logger: logger
+                ) { endpoint in
+                    RedisConnectionPool(options: poolOptions, addresses: FixedRedisAddress(endpoint: endpoint), group: eventLoopGroup, logger: logger)
+                }
             )
-        case .standalone, .sentinel:
-            self.isCluster = false
-            self.router = wrapRouter(RedisStandaloneRouter(pool: makePool(Endpoint(host: configuration.host, port: configuration.port))))
+            return
+        }
+        let pool = RedisConnectionPool(options: poolOptions, addresses: addresses, group: eventLoopGroup, logger: logger)
+        self.isCluster = false
+        self.router = wrapRouter(RedisStandaloneRouter(pool: pool))
+        if let sentinel {
+            // Weak: the lookup outlives no store; a store being dropped closes its pool itself.
+            sentinel.onSwitch { [weak pool] in pool?.reconnect() }
         }
     }
 
@@ -184,13 +224,18 @@ public final class RedisStore: SessionStore {
             logger: Logger(label: "sessionkit.redis"),
             wrapRouter: wrapRouter
         )
+        if let sentinel {
+            // Weak: the lookup outlives no store; a store being dropped closes its pool itself.
+            sentinel.onSwitch { [weak pool = self.pool] in pool?.reconnect() }
+        }
     }
 
     deinit {
         router.closeAll()
+        sentinel?.shutdown()
     }
 
-    /// The standalone server's pool (tests look at its connections).
+    /// The standalone (or Sentinel) server's pool; tests look at its connections.
     var pool: RedisConnectionPool {
         guard let standalone = router as? RedisStandaloneRouter else {
             preconditionFailure("a Redis Cluster store has one pool per node")
@@ -198,12 +243,12 @@ public final class RedisStore: SessionStore {
         return standalone.pool
     }
 
-    /// The servers, for errors and logs: `host:port`, or the cluster's seed nodes.
+    /// The servers, for errors and logs: "Redis at host:port", the Sentinel master, or the cluster's seeds.
     var serverDescription: String {
         if case .cluster(let seeds) = configuration.topology {
             return "Redis Cluster (seeds \(seeds.map(\.description).joined(separator: ",")))"
         }
-        return "Redis at \(configuration.address)"
+        return "Redis at \(target)"
     }
 
     /// Loads the record kept under `key` with one `HMGET`.
@@ -384,6 +429,7 @@ public final class RedisStore: SessionStore {
     /// Calls in flight fail; later calls throw ``SessionKit/SessionStoreError``
     /// with code `unavailable`. Calling it again does nothing.
     public func shutdown() async {
+        sentinel?.shutdown()
         await router.shutdown()
     }
 
@@ -395,8 +441,11 @@ public final class RedisStore: SessionStore {
     ///   (see ``RedisRouter/send(_:durable:)``).
     func send(_ command: RESPCommand, durable: Bool = false) async throws(SessionStoreError) -> RESPValue {
         do {
-            return try await router.send(command, durable: durable)
+            let reply = try await router.send(command, durable: durable)
+            noticeReadOnly(reply)
+            return reply
         } catch {
+            forgetMaster(after: error)
             throw storeError(error, command: command)
         }
     }
@@ -405,9 +454,35 @@ public final class RedisStore: SessionStore {
     func send(_ commands: [RESPCommand], durable: Bool = false) async throws(SessionStoreError) -> [RESPValue] {
         guard let first = commands.first else { return [] }
         do {
-            return try await router.send(commands, durable: durable)
+            let replies = try await router.send(commands, durable: durable)
+            replies.forEach(noticeReadOnly)
+            return replies
         } catch {
+            forgetMaster(after: error)
             throw storeError(error, command: first)
+        }
+    }
+
+    /// What the store talks to, for errors: the address, or the Sentinel master and its address once known.
+    var target: String {
+        sentinel?.description ?? configuration.target
+    }
+
+    /// Under Sentinel, a `READONLY` reply means the server is no longer the
+    /// master: forget it and close the connections to it.
+    private func noticeReadOnly(_ reply: RESPValue) {
+        guard let sentinel, case .error(let message) = reply, message.hasPrefix("READONLY") else { return }
+        sentinel.invalidate()
+        pool.reconnect()
+    }
+
+    /// Under Sentinel, a connection error or a timeout may mean the master is
+    /// gone: the next connection asks the sentinels again.
+    private func forgetMaster(after error: any Error) {
+        guard let sentinel else { return }
+        switch error {
+        case let error as RedisConnectionPool.PoolError where error.kind == .shutDown: return
+        default: sentinel.invalidate()
         }
     }
 
@@ -434,6 +509,25 @@ public final class RedisStore: SessionStore {
             case .shutDown:
                 return SessionStoreError(code: .unavailable, storeName: name, message: "the Redis store was shut down")
             case .cannotConnect:
+                if let cause = error.cause, Self.isTLSFailure(cause) {
+                    // Never retried without TLS: the reason (an unverifiable certificate, a
+                    // name that does not match, a client certificate the server wants) is the message.
+                    return SessionStoreError(
+                        code: .unavailable,
+                        storeName: name,
+                        message: "the TLS handshake with \(server) failed: \(cause)",
+                        cause: cause
+                    )
+                }
+                if configuration.tls != nil, let cause = error.cause as? RESPConnectionError, cause.kind == .timedOut {
+                    return SessionStoreError(
+                        code: .unavailable,
+                        storeName: name,
+                        message: "the TLS handshake with \(server) did not finish within \(configuration.commandTimeout); "
+                            + "does the server speak TLS on that port?",
+                        cause: cause
+                    )
+                }
                 return SessionStoreError(
                     code: .unavailable,
                     storeName: name,
@@ -476,9 +570,17 @@ public final class RedisStore: SessionStore {
         }
     }
 
+    /// Whether a connect failure is TLS refusing the server (or the server refusing us).
+    private static func isTLSFailure(_ error: any Error) -> Bool {
+        error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError
+    }
+
     /// Runs a script by its SHA-1, sending the source once when the server does not have it cached.
     ///
-    /// `durable`: on a cluster, the reply counts only once a replica has the script's writes.
+    /// With ``Configuration/minimumReplicaAcknowledgements`` above 0, a `WAIT` is
+    /// pipelined behind the script on the same connection, and fewer replicas than
+    /// asked for is an `unavailable` error. On a cluster, `durable` scripts (the
+    /// writes) are confirmed by the router instead (``RedisRouter/send(_:durable:)``).
     func evaluate(
         _ script: RedisScript,
         keys: [RESPCommand.Argument],
@@ -486,13 +588,40 @@ public final class RedisStore: SessionStore {
         durable: Bool = false
     ) async throws(SessionStoreError) -> RESPValue {
         let keysAndArguments = [.string(String(keys.count))] + keys + arguments
-        let reply = try await send(RESPCommand("EVALSHA", [.string(script.sha1)] + keysAndArguments), durable: durable)
+        let reply = try await sendAcknowledged(RESPCommand("EVALSHA", [.string(script.sha1)] + keysAndArguments), durable: durable)
         guard case .error(let message) = reply else { return reply }
         guard message.hasPrefix("NOSCRIPT") else { throw replyError(message, command: "EVALSHA") }
         // The server restarted or its script cache was flushed: EVAL runs the script and caches it again.
-        let fallback = try await send(RESPCommand("EVAL", [.string(script.source)] + keysAndArguments), durable: durable)
+        let fallback = try await sendAcknowledged(RESPCommand("EVAL", [.string(script.source)] + keysAndArguments), durable: durable)
         if case .error(let message) = fallback { throw replyError(message, command: "EVAL") }
         return fallback
+    }
+
+    /// Sends a command, followed by `WAIT` when writes must reach replicas; on a
+    /// cluster the router does that for `durable` commands, on the node it sends them to.
+    private func sendAcknowledged(_ command: RESPCommand, durable: Bool) async throws(SessionStoreError) -> RESPValue {
+        if isCluster { return try await send(command, durable: durable) }
+        let replicas = configuration.minimumReplicaAcknowledgements
+        guard replicas > 0 else { return try await send(command) }
+        let timeout = configuration.replicaAcknowledgementTimeout
+        let milliseconds = max(1, Int(timeout / .milliseconds(1)))
+        let replies = try await send([
+            command, RESPCommand("WAIT", .string(String(replicas)), .string(String(milliseconds))),
+        ])
+        if case .error = replies[0] { return replies[0] }
+        guard case .integer(let acknowledged) = replies[1] else {
+            if case .error(let message) = replies[1] { throw replyError(message, command: "WAIT") }
+            throw unexpectedReply(replies[1], command: "WAIT")
+        }
+        guard acknowledged >= replicas else {
+            throw SessionStoreError(
+                code: .unavailable,
+                storeName: name,
+                message: "only \(acknowledged) of the \(replicas) replicas asked for (minimumReplicaAcknowledgements) "
+                    + "acknowledged the write within \(timeout) at \(target); it may be lost in a failover"
+            )
+        }
+        return replies[0]
     }
 
     private func logUnreadable(_ key: SessionKey, reason: String) {
@@ -519,7 +648,9 @@ public final class RedisStore: SessionStore {
         } else if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") {
             detail = "Redis requires a valid password; check the user name and password"
         } else if message.hasPrefix("READONLY") {
-            detail = "Redis is a read-only replica; point the store at the primary"
+            detail = sentinel == nil
+                ? "Redis is a read-only replica; point the store at the primary"
+                : "the master became a replica (a failover); the store asks Sentinel for the new master"
         } else {
             detail = "\(serverDescription) refused \(command)"
         }
@@ -590,6 +721,33 @@ public final class RedisStore: SessionStore {
             }
             guard configuration.database == 0 else {
                 throw invalid("database", "must be 0 for a Redis Cluster, which has no other database, got \(configuration.database)")
+            }
+        }
+        guard configuration.minimumReplicaAcknowledgements >= 0 else {
+            throw invalid(
+                "minimumReplicaAcknowledgements",
+                "must not be negative (0 does not wait), got \(configuration.minimumReplicaAcknowledgements)"
+            )
+        }
+        if configuration.minimumReplicaAcknowledgements > 0 {
+            guard configuration.replicaAcknowledgementTimeout >= .milliseconds(1),
+                configuration.replicaAcknowledgementTimeout < configuration.commandTimeout
+            else {
+                throw invalid(
+                    "replicaAcknowledgementTimeout",
+                    "must be at least 1 ms and shorter than commandTimeout (\(configuration.commandTimeout)), "
+                        + "got \(configuration.replicaAcknowledgementTimeout)"
+                )
+            }
+        }
+        if case .sentinel(let masterName, let sentinels) = configuration.topology {
+            guard !masterName.isEmpty else { throw invalid("topology", "the Sentinel master name must not be empty") }
+            guard !sentinels.isEmpty else { throw invalid("topology", "Sentinel needs at least one sentinel address") }
+            for sentinel in sentinels where sentinel.host.isEmpty || !(1...65_535).contains(sentinel.port) {
+                throw invalid("topology", "the sentinel address \(sentinel) needs a host and a port from 1 to 65535")
+            }
+            guard configuration.tls == nil else {
+                throw invalid("tls", "TLS to Sentinel is not supported yet; use Sentinel without TLS on a trusted network")
             }
         }
     }

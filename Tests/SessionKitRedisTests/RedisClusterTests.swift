@@ -36,10 +36,11 @@ enum RedisClusterTestServer {
         }
     }
 
-    /// A cluster configuration under a key prefix no other test uses.
+    /// A cluster configuration (from the URL, as an app would read it) under a key prefix no other test uses.
     static func configuration() throws -> RedisStore.Configuration {
-        var configuration = RedisStore.Configuration()
-        configuration.topology = .cluster(seeds: try seeds())
+        guard let url else { throw MissingCluster() }
+        var configuration = try RedisStore.Configuration(url: url)
+        #expect(configuration.topology == .cluster(seeds: try seeds()))
         configuration.keyPrefix = "sessionkit-test:\(UUID().uuidString):"
         return configuration
     }

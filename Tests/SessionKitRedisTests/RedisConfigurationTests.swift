@@ -43,7 +43,19 @@ struct BadURL: Sendable, CustomTestStringConvertible {
         BadURL(url: "", phrase: "must be a URL"),
         BadURL(url: "localhost:6379", phrase: "must be a URL"),
         BadURL(url: "http://topsecret@h", phrase: "scheme must be redis://"),
-        BadURL(url: "rediss://:topsecret@h", phrase: "TLS"),
+        BadURL(url: "rediss-sentinel://:topsecret@h:1/m", phrase: "TLS to Sentinel"),
+        BadURL(url: "rediss://:topsecret@a:1,b:2", phrase: "one host"),
+        BadURL(url: "redis-sentinel://:topsecret@a:1,b:2", phrase: "master's name"),
+        BadURL(url: "redis-sentinel://:topsecret@a:1,b:2/", phrase: "master's name"),
+        BadURL(url: "redis-sentinel://:topsecret@a:1/m/2", phrase: "?db=N"),
+        BadURL(url: "redis-sentinel://:topsecret@a:1,,b:2/m", phrase: "empty one"),
+        BadURL(url: "redis-sentinel://:topsecret@a:1/m?db=x", phrase: "db must be"),
+        BadURL(url: "redis-sentinel://a:1/m?sentinelPassword=top%zzsecret", phrase: "sentinelPassword has a %"),
+        BadURL(url: "redis-sentinel://:topsecret@a:1/m?timeout=1", phrase: "timeout is not supported"),
+        BadURL(url: "redis-cluster://:topsecret@a:1,b:2/3", phrase: "only database 0"),
+        BadURL(url: "redis-cluster://:topsecret@a:1?wait=1", phrase: "not supported"),
+        BadURL(url: "redis://:topsecret@h?wait=x", phrase: "wait must be"),
+        BadURL(url: "redis://:topsecret@h#x", phrase: "fragments"),
         BadURL(url: "redis://", phrase: "no host"),
         BadURL(url: "redis://:topsecret@", phrase: "no host"),
         BadURL(url: "redis://:topsecret@:6379", phrase: "no host"),
@@ -54,7 +66,7 @@ struct BadURL: Sendable, CustomTestStringConvertible {
         BadURL(url: "redis://:topsecret@h/x", phrase: "database number"),
         BadURL(url: "redis://:topsecret@h/-1", phrase: "database number"),
         BadURL(url: "redis://:topsecret@h/1/2", phrase: "database number"),
-        BadURL(url: "redis://:topsecret@h?db=1", phrase: "query"),
+        BadURL(url: "redis://:topsecret@h?db=1", phrase: "query parameter db"),
         BadURL(url: "redis://:top%2secret@h", phrase: "password has a %"),
         BadURL(url: "redis://us%zzer:topsecret@h", phrase: "user name has a %"),
         BadURL(url: "redis://:topsecret%FF@h", phrase: "not valid UTF-8"),
@@ -85,6 +97,88 @@ struct BadURL: Sendable, CustomTestStringConvertible {
         #expect(error?.setting == "REDIS_URL")
         #expect(error?.reason.contains(example.phrase) == true, "reason: \(error?.reason ?? "none")")
         #expect(error?.description.contains("topsecret") == false, "the error shows the password")
+    }
+
+    @Test func redissURLTurnsOnTLSWithTheSystemTrustStore() throws {
+        let configuration = try RedisStore.Configuration(url: "rediss://app:secret@cache.internal:6380/2?wait=1")
+        #expect(configuration.tls == RedisStore.TLS(trustRoots: .system))
+        #expect(configuration.host == "cache.internal")
+        #expect(configuration.port == 6380)
+        #expect(configuration.database == 2)
+        #expect(configuration.username == "app")
+        #expect(configuration.minimumReplicaAcknowledgements == 1)
+        #expect(configuration.topology == .standalone)
+        #expect(try RedisStore.Configuration(url: "redis://h").tls == nil)
+    }
+
+    @Test func sentinelURLNamesTheSentinelsTheMasterAndTheDatabase() throws {
+        let configuration = try RedisStore.Configuration(
+            url: "redis-sentinel://app:p%40ss@10.0.0.1:26380,[::1],s3/my%20master?db=4&wait=2"
+                + "&sentinelUsername=watcher&sentinelPassword=s%26cret"
+        )
+        #expect(
+            configuration.topology
+                == .sentinel(
+                    masterName: "my master",
+                    sentinels: [.init(host: "10.0.0.1", port: 26_380), .init(host: "::1", port: 26_379), .init(host: "s3", port: 26_379)]
+                )
+        )
+        #expect(configuration.username == "app")
+        #expect(configuration.password == "p@ss")
+        #expect(configuration.database == 4)
+        #expect(configuration.minimumReplicaAcknowledgements == 2)
+        #expect(configuration.sentinelUsername == "watcher")
+        #expect(configuration.sentinelPassword == "s&cret")
+        #expect(configuration.tls == nil)
+        #expect(!configuration.description.contains("p@ss") && !configuration.description.contains("s&cret"))
+        #expect(configuration.description.hasPrefix("redis-sentinel://app:***@10.0.0.1:26380,[::1]:26379,s3:26379/my master?db=4"))
+    }
+
+    @Test func clusterURLListsTheSeedNodes() throws {
+        let configuration = try RedisStore.Configuration(url: "redis-cluster://:secret@a:7000,b,[::1]:7002/0")
+        #expect(configuration.topology == .cluster(seeds: [.init(host: "a", port: 7000), .init(host: "b", port: 6379), .init(host: "::1", port: 7002)]))
+        #expect(configuration.password == "secret")
+        #expect(configuration.database == 0)
+        #expect(configuration.tls == nil)
+        let secure = try RedisStore.Configuration(url: "rediss-cluster://a:7000,b:7001")
+        #expect(secure.tls == RedisStore.TLS())
+        #expect(secure.topology == .cluster(seeds: [.init(host: "a", port: 7000), .init(host: "b", port: 7001)]))
+    }
+
+    @Test func badTLSAndSentinelSettingsAreRefusedAtStartUp() {
+        func configuration(_ change: (inout RedisStore.Configuration) -> Void) -> RedisStore.Configuration {
+            var configuration = RedisStore.Configuration()
+            change(&configuration)
+            return configuration
+        }
+        let missing = "/nonexistent/sessionkit-\(UUID().uuidString).pem"
+        let cases: [(RedisStore.Configuration, String)] = [
+            (configuration { $0.tls = .init(trustRoots: .caFile(missing)) }, "RedisStore.tls.trustRoots"),
+            (configuration { $0.tls = .init(trustRoots: .caPEM("not a certificate")) }, "RedisStore.tls.trustRoots"),
+            (configuration { $0.tls = .init(certificateFile: missing) }, "RedisStore.tls.privateKeyFile"),
+            (configuration { $0.tls = .init(privateKeyFile: missing) }, "RedisStore.tls.certificateFile"),
+            (configuration { $0.tls = .init(certificateFile: missing, privateKeyFile: missing) }, "RedisStore.tls.certificateFile"),
+            (configuration { $0.tls = .init(serverName: "127.0.0.1") }, "RedisStore.tls.serverName"),
+            (configuration { $0.minimumReplicaAcknowledgements = -1 }, "RedisStore.minimumReplicaAcknowledgements"),
+            (
+                configuration {
+                    $0.minimumReplicaAcknowledgements = 1
+                    $0.replicaAcknowledgementTimeout = .seconds(5)
+                }, "RedisStore.replicaAcknowledgementTimeout"
+            ),
+            (configuration { $0.topology = .sentinel(masterName: "", sentinels: [.init(host: "h", port: 1)]) }, "RedisStore.topology"),
+            (configuration { $0.topology = .sentinel(masterName: "m", sentinels: []) }, "RedisStore.topology"),
+            (
+                configuration {
+                    $0.topology = .sentinel(masterName: "m", sentinels: [.init(host: "h", port: 1)])
+                    $0.tls = .init()
+                }, "RedisStore.tls"
+            ),
+        ]
+        for (configuration, setting) in cases {
+            let error = #expect(throws: SessionConfigurationError.self) { try RedisStore(configuration: configuration) }
+            #expect(error?.setting == setting, "\(configuration)")
+        }
     }
 
     @Test func descriptionHidesThePassword() throws {

@@ -33,6 +33,68 @@ enum RedisTestServer {
     }
 }
 
+/// The TLS Redis servers and the Sentinel group the TLS and Sentinel tests use,
+/// from `REDIS_TLS_URL`, `REDIS_TLS_DIR`, `REDIS_SENTINEL_URL` and
+/// `REDIS_SENTINEL_DIR` (set by `scripts/test` from `start_redis_tls` and
+/// `start_redis_sentinel` in scripts/lib/servers.sh). Missing ones fail the tests
+/// when `SESSIONKIT_TEST_SERVERS_REQUIRED=1`, like ``RedisTestServer``.
+enum RedisExtraServers {
+    private static func variable(_ name: String) -> String? {
+        ProcessInfo.processInfo.environment[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static let tlsURL = variable("REDIS_TLS_URL")
+    static let tlsDirectory = variable("REDIS_TLS_DIR")
+    static let sentinelURL = variable("REDIS_SENTINEL_URL")
+    static let sentinelDirectory = variable("REDIS_SENTINEL_DIR")
+
+    static let shouldRunTLS = (tlsURL != nil && tlsDirectory != nil) || RedisTestServer.isRequired
+    static let shouldRunSentinel = (sentinelURL != nil && sentinelDirectory != nil) || RedisTestServer.isRequired
+
+    struct MissingServer: Error, CustomStringConvertible {
+        var variables: String
+        var description: String {
+            "\(variables) not set but SESSIONKIT_TEST_SERVERS_REQUIRED=1: start them with scripts/lib/servers.sh "
+                + "(scripts/test does), or unset SESSIONKIT_TEST_SERVERS_REQUIRED to skip these tests"
+        }
+    }
+
+    /// A file `start_redis_tls` wrote, for example `ca.crt`.
+    static func tlsFile(_ name: String) throws -> String {
+        guard let tlsDirectory, tlsURL != nil else { throw MissingServer(variables: "REDIS_TLS_URL and REDIS_TLS_DIR") }
+        return "\(tlsDirectory)/\(name)"
+    }
+
+    /// A port number `start_redis_tls` or `start_redis_sentinel` wrote to a file.
+    static func port(inFile path: String) throws -> Int {
+        let text = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let port = Int(text) else { throw MissingServer(variables: "a port in \(path)") }
+        return port
+    }
+
+    /// The TLS server that takes but does not need a client certificate, trusting
+    /// the test CA, under a fresh key prefix; `change` adjusts it.
+    static func tlsConfiguration(_ change: (inout RedisStore.Configuration) throws -> Void = { _ in }) throws -> RedisStore.Configuration {
+        guard let tlsURL else { throw MissingServer(variables: "REDIS_TLS_URL and REDIS_TLS_DIR") }
+        var configuration = try RedisStore.Configuration(url: tlsURL)
+        configuration.tls?.trustRoots = .caFile(try tlsFile("ca.crt"))
+        configuration.keyPrefix = "sessionkit-test:\(UUID().uuidString):"
+        try change(&configuration)
+        return configuration
+    }
+
+    /// The Sentinel group's master, under a fresh key prefix.
+    static func sentinelConfiguration(_ change: (inout RedisStore.Configuration) throws -> Void = { _ in }) throws -> RedisStore.Configuration {
+        guard let sentinelURL, sentinelDirectory != nil else {
+            throw MissingServer(variables: "REDIS_SENTINEL_URL and REDIS_SENTINEL_DIR")
+        }
+        var configuration = try RedisStore.Configuration(url: sentinelURL)
+        configuration.keyPrefix = "sessionkit-test:\(UUID().uuidString):"
+        try change(&configuration)
+        return configuration
+    }
+}
+
 extension RedisStore {
     /// A store on the test server under a fresh key prefix, so tests never see
     /// each other's keys (and never need `FLUSHALL`).

@@ -24,6 +24,15 @@ ensure_redis() {
     command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 }
 
+ensure_redis_sentinel() {
+    ensure_redis
+    command -v redis-sentinel >/dev/null 2>&1 || apt_install redis-sentinel
+}
+
+ensure_openssl() {
+    command -v openssl >/dev/null 2>&1 || apt_install openssl
+}
+
 postgres_bin() {
     ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
 }
@@ -119,6 +128,120 @@ start_redis_cluster() {
     echo "redis-cluster://${addresses[*]}"
 }
 
+# wait_redis PORT LOG [redis-cli options...]: waits up to 30 s for PONG.
+wait_redis() {
+    local port=$1 log=$2; shift 2
+    local deadline=$((SECONDS + 30))
+    until redis-cli -p "$port" "$@" ping 2>/dev/null | grep -q PONG; do
+        [ "$SECONDS" -lt "$deadline" ] || { echo "servers: redis on $port did not start" >&2; cat "$log" >&2; return 1; }
+        sleep 0.1
+    done
+}
+
+# start_redis_tls DIR: makes with openssl a CA, a server certificate for 127.0.0.1 and
+# localhost, a client certificate (same CA) and an unrelated second CA, all in DIR/redis-tls;
+# starts three TLS-only Redis servers on free loopback ports: one that takes a client
+# certificate but does not need one (port in DIR/redis-tls/port), one that needs one
+# (mutual TLS, mtls-port), and one whose certificate names only redis.example.com
+# (named-port). Prints rediss://127.0.0.1:PORT for the first.
+# Files: ca.crt, client.crt, client.key, other-ca.crt (and the servers' own).
+start_redis_tls() {
+    local dir=$1/redis-tls port mtls_port
+    mkdir -p "$dir"
+    (
+        cd "$dir"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=SessionKit test CA" \
+            -keyout ca.key -out ca.crt
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Unrelated test CA" \
+            -keyout other-ca.key -out other-ca.crt
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > server.ext
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+            -extfile server.ext -out server.crt
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=sessionkit-test-client" -keyout client.key -out client.csr
+        printf 'extendedKeyUsage=clientAuth\n' > client.ext
+        openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+            -extfile client.ext -out client.crt
+        # A certificate that names only redis.example.com, not the address connected to.
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=redis.example.com" -keyout named.key -out named.csr
+        printf 'subjectAltName=DNS:redis.example.com\nextendedKeyUsage=serverAuth\n' > named.ext
+        openssl x509 -req -in named.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+            -extfile named.ext -out named.crt
+    ) >"$dir/openssl.log" 2>&1 || { cat "$dir/openssl.log" >&2; return 1; }
+    port=$(free_port)
+    mtls_port=$(free_port)
+    named_port=$(free_port)
+    local name p auth cert
+    for name in optional required named; do
+        case $name in
+            optional) p=$port auth=optional cert=server ;;
+            required) p=$mtls_port auth=yes cert=server ;;
+            named) p=$named_port auth=optional cert=named ;;
+        esac
+        redis-server --port 0 --tls-port "$p" --bind 127.0.0.1 --save '' --appendonly no \
+            --tls-cert-file "$dir/$cert.crt" --tls-key-file "$dir/$cert.key" --tls-ca-cert-file "$dir/ca.crt" \
+            --tls-auth-clients "$auth" \
+            --dir "$dir" --daemonize yes --pidfile "$dir/$name.pid" --logfile "$dir/$name.log" >&2
+        wait_redis "$p" "$dir/$name.log" --tls --cacert "$dir/ca.crt" --cert "$dir/client.crt" --key "$dir/client.key"
+    done
+    echo "$port" > "$dir/port"
+    echo "$mtls_port" > "$dir/mtls-port"
+    echo "$named_port" > "$dir/named-port"
+    echo "rediss://127.0.0.1:$port"
+}
+
+# start_redis_sentinel DIR: a master, one replica and three sentinels (quorum 2, master
+# down after 1 s) on free loopback ports, in DIR/redis-sentinel; the master is named
+# `sessionkit`. Waits until every sentinel sees the replica. Prints
+# redis-sentinel://127.0.0.1:S1,127.0.0.1:S2,127.0.0.1:S3/sessionkit. The ports and pid
+# files are in DIR/redis-sentinel (master-port, replica-port, master.pid, ...).
+start_redis_sentinel() {
+    local dir=$1/redis-sentinel master replica s ports=() urls=()
+    mkdir -p "$dir"
+    master=$(free_port)
+    replica=$(free_port)
+    redis-server --port "$master" --bind 127.0.0.1 --save '' --appendonly no \
+        --dir "$dir" --daemonize yes --pidfile "$dir/master.pid" --logfile "$dir/master.log" >&2
+    wait_redis "$master" "$dir/master.log"
+    redis-server --port "$replica" --bind 127.0.0.1 --save '' --appendonly no --replicaof 127.0.0.1 "$master" \
+        --dir "$dir" --daemonize yes --pidfile "$dir/replica.pid" --logfile "$dir/replica.log" >&2
+    wait_redis "$replica" "$dir/replica.log"
+    for s in 1 2 3; do
+        local port
+        port=$(free_port)
+        ports+=("$port")
+        # Sentinel rewrites its configuration file, so each has its own, writable.
+        cat > "$dir/sentinel$s.conf" <<CONF
+port $port
+bind 127.0.0.1
+daemonize yes
+pidfile $dir/sentinel$s.pid
+logfile $dir/sentinel$s.log
+dir $dir
+sentinel monitor sessionkit 127.0.0.1 $master 2
+sentinel down-after-milliseconds sessionkit 1000
+sentinel failover-timeout sessionkit 10000
+sentinel parallel-syncs sessionkit 1
+CONF
+        redis-sentinel "$dir/sentinel$s.conf" >&2
+        wait_redis "$port" "$dir/sentinel$s.log"
+        urls+=("127.0.0.1:$port")
+    done
+    local deadline=$((SECONDS + 60))
+    for s in "${ports[@]}"; do
+        until redis-cli -p "$s" sentinel replicas sessionkit 2>/dev/null | grep -q "$replica" \
+            && redis-cli -p "$s" sentinel ckquorum sessionkit 2>/dev/null | grep -q OK; do
+            [ "$SECONDS" -lt "$deadline" ] || { echo "servers: sentinel on $s did not see the group" >&2; cat "$dir"/*.log >&2; return 1; }
+            sleep 0.2
+        done
+    done
+    echo "$master" > "$dir/master-port"
+    echo "$replica" > "$dir/replica-port"
+    echo "${ports[*]}" > "$dir/sentinel-ports"
+    local IFS=,
+    echo "redis-sentinel://${urls[*]}/sessionkit"
+}
+
 # Runs a command as the postgres user when we are root (PostgreSQL refuses to run as root).
 as_postgres() {
     if [ "$(id -u)" = 0 ]; then
@@ -149,8 +272,8 @@ stop_servers() {
     local dir=$1
     if [ -f "$dir/redis/redis.pid" ]; then kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true; fi
     local pidfile
-    for pidfile in "$dir"/redis-cluster/*/redis.pid; do
-        [ -f "$pidfile" ] && { kill "$(cat "$pidfile")" 2>/dev/null || true; }
+    for pidfile in "$dir"/redis-cluster/*/redis.pid "$dir"/redis-tls/*.pid "$dir"/redis-sentinel/*.pid; do
+        if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
     done
     if [ -d "$dir/postgres/data" ]; then
         as_postgres "$(postgres_bin)/pg_ctl" -D "$dir/postgres/data" -m immediate -w stop >/dev/null 2>&1 || true

@@ -51,9 +51,15 @@ public struct DemoConfiguration: Sendable {
     /// `postgres://user:password@host:port/database[?sslmode=disable]`.
     /// Read, and required, only when ``store`` is ``StoreKind/postgres``.
     public var databaseURL: String?
-    /// `REDIS_URL`: the Redis store's server, `redis://[user:password@]host[:port][/database]`.
-    /// Read, and required, only when ``store`` is ``StoreKind/redis``.
+    /// `REDIS_URL`: the Redis store's server, in any form
+    /// `RedisStore.Configuration(url:)` reads: `redis://[user:password@]host[:port][/database]`,
+    /// `rediss://…` (TLS), `redis-sentinel://host:port,host:port/master-name[?db=N]` or
+    /// `redis-cluster://host:port,host:port`; `?wait=N` asks for `N` replica
+    /// acknowledgements per write. Read, and required, only when ``store`` is ``StoreKind/redis``.
     public var redisURL: String?
+    /// `REDIS_CA_FILE`: a PEM file of CA certificates to verify a `rediss://` server
+    /// against instead of the system's trust store (a private CA).
+    public var redisCAFile: String?
     /// `SESSION_STORE_TIMEOUT`: how long one store operation may take, in whole
     /// milliseconds, before the request gets `503`. The Redis store's command and
     /// connect timeouts, the PostgreSQL store's operation timeout (and the client's
@@ -146,8 +152,17 @@ public struct DemoConfiguration: Sendable {
                     reason: "SESSION_STORE=redis needs the server's URL, e.g. redis://127.0.0.1:6379/0"
                 )
             }
-            _ = try RedisStore.Configuration(url: url)
+            let parsed = try RedisStore.Configuration(url: url)
             self.redisURL = url
+            if let caFile = environment["REDIS_CA_FILE"], !caFile.isEmpty {
+                guard parsed.tls != nil else {
+                    throw SessionConfigurationError(
+                        setting: "REDIS_CA_FILE",
+                        reason: "a CA file is for TLS: REDIS_URL must be rediss:// (or rediss-cluster://) with it"
+                    )
+                }
+                self.redisCAFile = caFile
+            }
         case .memory, .file, .sqlite, .cookie:
             break
         }

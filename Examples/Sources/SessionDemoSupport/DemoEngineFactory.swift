@@ -72,6 +72,7 @@ public enum DemoEngineFactory {
                 throw SessionConfigurationError(setting: "REDIS_URL", reason: "SESSION_STORE=redis needs the server's URL")
             }
             var redisConfiguration = try RedisStore.Configuration(url: url)
+            if let caFile = configuration.redisCAFile { redisConfiguration.tls?.trustRoots = .caFile(caFile) }
             if let timeout = configuration.storeTimeout {
                 redisConfiguration.commandTimeout = timeout
                 redisConfiguration.connectTimeout = timeout

@@ -45,6 +45,8 @@ final class RedisClusterRouter: RedisRouter {
     private let seeds: [Endpoint]
     private let makePool: @Sendable (Endpoint) -> RedisConnectionPool
     private let retryWindow: Duration
+    private let requiredAcknowledgements: Int
+    private let acknowledgementTimeout: Duration
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -66,16 +68,24 @@ final class RedisClusterRouter: RedisRouter {
     /// - Parameters:
     ///   - seeds: Nodes to ask for the slot map; at least one.
     ///   - retryWindow: How long a command may be retried after its first send.
+    ///   - requiredAcknowledgements: How many replicas must confirm a durable
+    ///     send (``RedisStore/Configuration/minimumReplicaAcknowledgements``); 0
+    ///     waits for one when the master has one connected.
+    ///   - acknowledgementTimeout: How long `WAIT` waits; shorter than the command timeout.
     ///   - logger: Where map changes and node failures are logged.
     ///   - makePool: Makes the pool for a node.
     init(
         seeds: [Endpoint],
         retryWindow: Duration,
+        requiredAcknowledgements: Int = 0,
+        acknowledgementTimeout: Duration,
         logger: Logger,
         makePool: @escaping @Sendable (Endpoint) -> RedisConnectionPool
     ) {
         self.seeds = seeds
         self.retryWindow = retryWindow
+        self.requiredAcknowledgements = requiredAcknowledgements
+        self.acknowledgementTimeout = acknowledgementTimeout
         self.logger = logger
         self.makePool = makePool
     }
@@ -223,10 +233,14 @@ final class RedisClusterRouter: RedisRouter {
         return values
     }
 
-    /// `WAIT 1 <half the command timeout>`: sent after a write on the same
-    /// connection, it answers once a replica has every write sent before it.
+    /// `WAIT <n> <timeout>` (n is 1 unless more are required): sent after a write
+    /// on the same connection, it answers once n replicas have every write sent before it.
     private var waitCommand: RESPCommand {
-        RESPCommand("WAIT", "1", .string(String(max(1, Int(retryWindow / .milliseconds(1)) / 2))))
+        RESPCommand(
+            "WAIT",
+            .string(String(max(1, requiredAcknowledgements))),
+            .string(String(max(1, Int(acknowledgementTimeout / .milliseconds(1)))))
+        )
     }
 
     /// How long a count of a master's replicas is trusted before it is read again (in the background).
@@ -235,6 +249,8 @@ final class RedisClusterRouter: RedisRouter {
     /// Whether `endpoint` had a replica connected when last counted; a master not
     /// counted yet is taken to have one. A stale count is refreshed in the background.
     private func hasReplica(_ endpoint: Endpoint) -> Bool {
+        // A required number of acknowledgements is waited for whatever the count.
+        if requiredAcknowledgements > 0 { return true }
         let (known, stale) = state.withLock { state -> (Int?, Bool) in
             guard let entry = state.replicas[endpoint] else { return (nil, true) }
             return (entry.count, ContinuousClock.now - entry.checked > Self.replicaCountLifetime)
@@ -261,8 +277,8 @@ final class RedisClusterRouter: RedisRouter {
     /// master turns out to have no replica connected any more (there is none to
     /// wait for); throws otherwise.
     private func confirm(_ confirmation: RESPValue, by endpoint: Endpoint) async throws {
-        if case .integer(let replicas) = confirmation, replicas >= 1 { return }
-        if await countReplicas(of: endpoint) == 0 { return }
+        if case .integer(let replicas) = confirmation, replicas >= max(1, requiredAcknowledgements) { return }
+        if requiredAcknowledgements == 0, await countReplicas(of: endpoint) == 0 { return }
         throw RedisNodeError(
             address: endpoint.description,
             underlying: RedisClusterError(message: "no replica confirmed the write in time (WAIT answered \(confirmation))")

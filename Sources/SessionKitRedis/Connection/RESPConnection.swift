@@ -1,6 +1,7 @@
 #if Redis
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// One connection to Redis that pipelines commands: many may be in flight at once,
@@ -93,56 +94,109 @@ final class RESPConnection: Sendable {
 }
 
 extension RESPConnection {
-    /// Where and how to connect.
+    /// How to connect; the address comes separately, so one set of options serves
+    /// every server of a Sentinel group or a cluster.
     struct Options: Sendable {
-        var host: String
-        var port: Int
         var connectTimeout: TimeAmount
         var commandTimeout: TimeAmount
         /// Commands sent before the connection is handed out, for example `AUTH`
         /// and `SELECT`; each must not answer with an error.
         var handshake: [RESPCommand]
         var limits: RESPValue.DecodingLimits = .standard
+        /// TLS to wrap the connection in; `nil` for plain TCP.
+        var tls: TLSSettings?
     }
 
-    /// Connects, then runs the handshake commands.
-    ///
-    /// - Parameters:
-    ///   - options: Where and how to connect.
-    ///   - group: The event loops to run the connection on.
-    /// - Returns: A future for the ready connection. It fails with the connect
-    ///   error, a ``RESPConnectionError``, or a ``RedisHandshakeError`` when Redis
-    ///   refuses a handshake command; the channel is closed then.
-    static func connect(_ options: Options, on group: any EventLoopGroup) -> EventLoopFuture<RESPConnection> {
-        let limits = options.limits
+    /// A TLS client context and the name to verify the server's certificate
+    /// against, made once per store (reading the CA and key files then).
+    struct TLSSettings: Sendable {
+        var context: NIOSSLContext
+        /// The name sent in SNI and checked against the certificate; `nil` checks
+        /// the host connected to (its DNS name, or its IP address against the
+        /// certificate's IP subject alternative names).
+        var serverName: String?
+
+        /// The name to verify for a connection to `host`: ``serverName``, else
+        /// `host` when it is a DNS name. SNI cannot carry an IP address, so for one
+        /// the handler gets `nil` and verifies the peer's address instead.
+        func hostname(connectingTo host: String) -> String? {
+            if let serverName { return serverName }
+            let isIPAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+            return isIPAddress ? nil : host
+        }
+    }
+
+    /// Opens a channel to `endpoint`: TCP, then TLS when `options.tls` is set,
+    /// then the handlers `addHandlers` adds. Used for command connections and for
+    /// Sentinel's pub/sub connection.
+    static func makeChannel(
+        _ options: Options,
+        to endpoint: RedisStore.Endpoint,
+        on group: any EventLoopGroup,
+        addHandlers: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void
+    ) -> EventLoopFuture<any Channel> {
+        let tls = options.tls
         return ClientBootstrap(group: group)
             .connectTimeout(options.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try addHandlers(to: channel.pipeline.syncOperations, limits: limits)
+                    if let tls {
+                        let handler = try NIOSSLClientHandler(
+                            context: tls.context,
+                            serverHostname: tls.hostname(connectingTo: endpoint.host)
+                        )
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                    }
+                    try addHandlers(channel.pipeline.syncOperations)
                 }
             }
-            .connect(host: options.host, port: options.port)
-            .flatMap { channel in
-                let connection = RESPConnection(channel: channel, commandTimeout: options.commandTimeout)
-                // The handshake commands are pipelined: one round trip however many there are.
-                let replies = options.handshake.map { connection.submit($0) }
-                return EventLoopFuture.whenAllComplete(replies, on: channel.eventLoop)
-                    .flatMapThrowing { results in
-                        for (command, result) in zip(options.handshake, results) {
-                            let reply = try result.get()
-                            if case .error(let message) = reply {
-                                throw RedisHandshakeError(command: command.name, message: message)
-                            }
+            .connect(host: endpoint.host, port: endpoint.port)
+    }
+
+    /// Connects, then runs the handshake commands.
+    ///
+    /// With TLS and no handshake commands, a `PING` is sent, so that the TLS
+    /// handshake (and the certificate check) has finished, or failed, before the
+    /// connection is handed out.
+    ///
+    /// - Parameters:
+    ///   - options: How to connect.
+    ///   - endpoint: The server's address.
+    ///   - group: The event loops to run the connection on.
+    /// - Returns: A future for the ready connection. It fails with the connect
+    ///   error, a TLS error (`NIOSSLError`, naming a certificate that cannot be
+    ///   verified), a ``RESPConnectionError``, or a ``RedisHandshakeError`` when
+    ///   Redis refuses a handshake command; the channel is closed then.
+    static func connect(
+        _ options: Options,
+        to endpoint: RedisStore.Endpoint,
+        on group: any EventLoopGroup
+    ) -> EventLoopFuture<RESPConnection> {
+        let limits = options.limits
+        let handshake = options.tls != nil && options.handshake.isEmpty ? [RESPCommand("PING")] : options.handshake
+        return makeChannel(options, to: endpoint, on: group) { pipeline in
+            try addHandlers(to: pipeline, limits: limits)
+        }
+        .flatMap { channel in
+            let connection = RESPConnection(channel: channel, commandTimeout: options.commandTimeout)
+            // The handshake commands are pipelined: one round trip however many there are.
+            let replies = handshake.map { connection.submit($0) }
+            return EventLoopFuture.whenAllComplete(replies, on: channel.eventLoop)
+                .flatMapThrowing { results in
+                    for (command, result) in zip(handshake, results) {
+                        let reply = try result.get()
+                        if case .error(let message) = reply {
+                            throw RedisHandshakeError(command: command.name, message: message)
                         }
-                        return connection
                     }
-                    .flatMapError { error in
-                        channel.close(promise: nil)
-                        return channel.eventLoop.makeFailedFuture(error)
-                    }
-            }
+                    return connection
+                }
+                .flatMapError { error in
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+        }
     }
 }
 #endif  // Redis

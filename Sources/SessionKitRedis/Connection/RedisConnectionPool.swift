@@ -3,7 +3,30 @@ import Logging
 import NIOCore
 import Synchronization
 
+/// Where a pool's connections go: one fixed server, or one looked up when a
+/// connection opens (the master Sentinel names).
+protocol RedisAddressProvider: Sendable, CustomStringConvertible {
+    /// The address to open the next connection to; a failed future fails the
+    /// connect (and starts the pool's backoff).
+    func address(on eventLoop: any EventLoop) -> EventLoopFuture<RedisStore.Endpoint>
+}
+
+/// One server, always the same.
+struct FixedRedisAddress: RedisAddressProvider {
+    var endpoint: RedisStore.Endpoint
+
+    /// `host:port`.
+    var description: String { endpoint.description }
+
+    func address(on eventLoop: any EventLoop) -> EventLoopFuture<RedisStore.Endpoint> {
+        eventLoop.makeSucceededFuture(endpoint)
+    }
+}
+
 /// A bounded set of pipelining connections to one Redis server.
+///
+/// The server is whatever its ``RedisAddressProvider`` names when a connection
+/// opens; ``reconnect()`` drops the open connections when that changes.
 ///
 /// Because every connection pipelines, a command never queues for a free
 /// connection: it goes to the least busy open one, where a connection on the
@@ -53,6 +76,8 @@ final class RedisConnectionPool: Sendable {
     }
 
     let options: Options
+    /// Where new connections go.
+    let addresses: any RedisAddressProvider
     private let group: any EventLoopGroup
     private let logger: Logger
     private let state = Mutex(State())
@@ -61,6 +86,10 @@ final class RedisConnectionPool: Sendable {
         var connections: [RESPConnection] = []
         /// The connection being opened; at most one at a time.
         var opening: EventLoopFuture<RESPConnection>?
+        /// Counts ``RedisConnectionPool/reconnect()`` calls; a connection opened
+        /// under an earlier count goes to a server no longer current and is dropped.
+        var generation = 0
+        var openingGeneration = 0
         var consecutiveFailures = 0
         var retryAt = NIODeadline.uptimeNanoseconds(0)
         var lastFailure: (any Error)?
@@ -78,10 +107,12 @@ final class RedisConnectionPool: Sendable {
     ///
     /// - Parameters:
     ///   - options: How to connect and how many connections to keep.
+    ///   - addresses: Where new connections go.
     ///   - group: The event loops the connections run on.
     ///   - logger: Where connection failures and recoveries are logged.
-    init(options: Options, group: any EventLoopGroup, logger: Logger) {
+    init(options: Options, addresses: any RedisAddressProvider, group: any EventLoopGroup, logger: Logger) {
         self.options = options
+        self.addresses = addresses
         self.group = group
         self.logger = logger
     }
@@ -155,6 +186,22 @@ final class RedisConnectionPool: Sendable {
         for connection in connections { connection.channel.close(promise: nil) }
     }
 
+    /// The server may have changed (a Sentinel failover): closes every open
+    /// connection, failing the commands on them, and ends the connect backoff, so
+    /// the next call connects afresh to the provider's current address. A
+    /// connection being opened now is closed as soon as it opens.
+    func reconnect() {
+        let connections = state.withLock { state in
+            defer {
+                state.connections = []
+                state.retryAt = .uptimeNanoseconds(0)
+                state.generation += 1
+            }
+            return state.connections
+        }
+        for connection in connections { connection.channel.close(promise: nil) }
+    }
+
     private func beginShutdown() -> ([RESPConnection], EventLoopFuture<RESPConnection>?) {
         state.withLock { state in
             state.isShutDown = true
@@ -188,6 +235,7 @@ final class RedisConnectionPool: Sendable {
             // so no future callback can run while the lock is held.
             let promise = loopForNewConnection().makePromise(of: RESPConnection.self)
             state.opening = promise.futureResult
+            state.openingGeneration = state.generation
             return best.map { .use($0, alsoOpen: promise) } ?? .open(promise)
         }
     }
@@ -208,7 +256,11 @@ final class RedisConnectionPool: Sendable {
             self.openingFinished(result)
         }
         // The connection runs on the loop its promise was made on.
-        RESPConnection.connect(options.connection, on: promise.futureResult.eventLoop).cascade(to: promise)
+        let loop = promise.futureResult.eventLoop
+        let connection = self.options.connection
+        addresses.address(on: loop)
+            .flatMap { endpoint in RESPConnection.connect(connection, to: endpoint, on: loop) }
+            .cascade(to: promise)
     }
 
     private func awaitConnection(_ opening: EventLoopFuture<RESPConnection>) async throws(PoolError) -> RESPConnection {
@@ -220,12 +272,12 @@ final class RedisConnectionPool: Sendable {
     }
 
     private func openingFinished(_ result: Result<RESPConnection, any Error>) {
-        let address = "\(options.connection.host):\(options.connection.port)"
+        let address = "\(addresses)"
         switch result {
         case .success(let connection):
             let (isKept, failuresBefore) = state.withLock { state -> (Bool, Int) in
                 state.opening = nil
-                guard !state.isShutDown else { return (false, 0) }
+                guard !state.isShutDown, state.openingGeneration == state.generation else { return (false, 0) }
                 let failures = state.consecutiveFailures
                 state.connections.append(connection)
                 state.consecutiveFailures = 0
@@ -233,6 +285,7 @@ final class RedisConnectionPool: Sendable {
                 return (true, failures)
             }
             guard isKept else {
+                // Shut down, or opened to a server that `reconnect()` has since left.
                 connection.channel.close(promise: nil)
                 return
             }
