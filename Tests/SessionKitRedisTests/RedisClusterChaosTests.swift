@@ -24,12 +24,17 @@ struct RedisClusterChaosTests {
         process.arguments = ["-c", script, "_"] + arguments
         process.currentDirectoryURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let output = Pipe()
+        // A file, not a pipe: the daemonized redis-server processes would keep a pipe open.
+        let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("sessionkit-chaos-\(UUID().uuidString).out")
+        FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outputURL) }
+        let output = try FileHandle(forWritingTo: outputURL)
         process.standardOutput = output
         process.standardError = FileHandle.standardError
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        try output.close()
+        let data = try Data(contentsOf: outputURL)
         guard process.terminationStatus == 0 else { throw TestFailure("`\(script)` exited with \(process.terminationStatus)") }
         return String(decoding: data, as: UTF8.self)
     }
@@ -85,7 +90,12 @@ struct RedisClusterChaosTests {
         let sessions = 48
         let owners = 6
         // Each session's data is its counter, as decimal text; `acknowledged` is the last saved value.
-        let acknowledged = Mutex([Int](repeating: 0, count: sessions))
+        final class Shared: Sendable {
+            let stop = Mutex(false)
+                let acknowledged: Mutex<[Int]>
+            init(_ count: Int) { acknowledged = Mutex([Int](repeating: 0, count: count)) }
+        }
+        let shared = Shared(sessions)
         var keys: [SessionKey] = []
         for index in 0..<sessions {
             let key = SessionToken.generate().key
@@ -94,12 +104,11 @@ struct RedisClusterChaosTests {
             keys.append(key)
         }
         let tally = Tally()
-        let stop = Mutex(false)
-        let load = Task {
+        let load = Task { [keys] in
             await withTaskGroup(of: Void.self) { group in
                 for (index, key) in keys.enumerated() {
                     group.addTask {
-                        while !stop.withLock({ $0 }) {
+                        while !shared.stop.withLock({ $0 }) {
                             do {
                                 guard let stored = try await store.load(key) else {
                                     tally.record("missing")
@@ -111,7 +120,7 @@ struct RedisClusterChaosTests {
                                 record.data = Array(String(count + 1).utf8)
                                 switch try await store.save(record, expecting: stored.version) {
                                 case .saved:
-                                    acknowledged.withLock { $0[index] = max($0[index], count + 1) }
+                                    shared.acknowledged.withLock { $0[index] = max($0[index], count + 1) }
                                     tally.record(nil)
                                 case .conflict:
                                     tally.record("conflict")
@@ -162,7 +171,7 @@ struct RedisClusterChaosTests {
         let failoverSeconds = clock.now - killed
         let duringFailover = tally.take()
         try await Task.sleep(for: .seconds(4))
-        stop.withLock { $0 = true }
+        shared.stop.withLock { $0 = true }
         await load.value
         let after = tally.take()
 
@@ -174,7 +183,7 @@ struct RedisClusterChaosTests {
                 continue
             }
             let count = Int(String(decoding: stored.record.data, as: UTF8.self)) ?? -1
-            lost += max(0, acknowledged.withLock { $0[index] } - count)
+            lost += max(0, shared.acknowledged.withLock { $0[index] } - count)
         }
         var unlisted = 0
         for owner in 0..<owners {
