@@ -22,6 +22,18 @@ func redisApp() async throws {
     // snippet.hide
 }
 
+func redisClusterStore() throws -> RedisStore {
+    // snippet.show
+    // snippet.redis-cluster
+    // Any reachable nodes will do as seeds: the store reads the slot map from the first that
+    // answers, then talks to each master. The same as .cluster(seeds:) on `topology`.
+    let configuration = try RedisStore.Configuration(url: "redis-cluster://:secret@10.0.0.11:6379,10.0.0.12:6379,10.0.0.13:6379")
+    let store = try RedisStore(configuration: configuration)
+    // snippet.end
+    // snippet.hide
+    return store
+}
+
 func redisTLS() throws {
     // snippet.show
     // snippet.redis-tls

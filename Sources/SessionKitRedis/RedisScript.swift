@@ -9,7 +9,8 @@ import Crypto
 ///
 /// The owner index scripts reach keys they learn from the data (a previous
 /// owner's set, the sessions an owner set lists), which Redis allows outside
-/// Redis Cluster; the store does not support Cluster.
+/// Redis Cluster; on a cluster the store runs the single-key scripts of
+/// `RedisScript+Cluster.swift` instead.
 struct RedisScript: Sendable, Hashable {
     /// The Lua source.
     let source: String
@@ -36,7 +37,7 @@ struct RedisScript: Sendable, Hashable {
     ///
     /// The set's current expiry is read as a time to live, so it is compared on
     /// the server's clock, the clock that expires the members.
-    private static let extendOwnerSet = """
+    static let extendOwnerSet = """
         local function extend(set, expiry)
           local ttl = redis.call('PTTL', set)
           if ttl == -2 then return end
@@ -50,7 +51,7 @@ struct RedisScript: Sendable, Hashable {
 
     /// Whether the session hash under `key` is live (at `now`, Unix milliseconds)
     /// and indexed under the owner digest `digest`; returns its `v`, `e` and `i` fields too.
-    private static let ownedBy = """
+    static let ownedBy = """
         local function owned(key, digest, now)
           if redis.call('TYPE', key).ok ~= 'hash' then return false, nil end
           local fields = redis.call('HMGET', key, 'v', 'e', 'i')

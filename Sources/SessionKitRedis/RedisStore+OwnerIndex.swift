@@ -35,6 +35,7 @@ extension RedisStore: SessionOwnerIndex {
     /// - Returns: The page.
     /// - Throws: ``SessionKit/SessionStoreError`` as for ``load(_:)``.
     public func sessions(of owner: String, limit: Int, cursor: SessionOwnerCursor?) async throws -> SessionOwnerPage {
+        if isCluster { return try await clusterSessions(of: owner, limit: limit, cursor: cursor) }
         let digest = Self.ownerDigest(owner)
         let now = Self.milliseconds(clock.now())
         let limit = SessionOwnerPage.clamped(limit)
@@ -95,6 +96,7 @@ extension RedisStore: SessionOwnerIndex {
     ///   removed too but not counted), and whether the owner's set holds others.
     /// - Throws: ``SessionKit/SessionStoreError`` as for ``load(_:)``.
     public func deleteSessions(of owner: String, except key: SessionKey?, limit: Int) async throws -> SessionOwnerDeletion {
+        if isCluster { return try await clusterDeleteSessions(of: owner, except: key, limit: limit) }
         let digest = Self.ownerDigest(owner)
         let reply = try await evaluate(
             .deleteOwnerSessionsPage,

@@ -45,7 +45,26 @@ public import SessionKit
 /// ``SessionKit/SessionStoreError/Code/unavailable`` naming the address; after a
 /// failed connect the store waits a little (50 ms, doubling up to 2 s) before
 /// trying again, failing calls at once meanwhile, so a server that is down is
-/// not hammered. It does not support TLS, Redis Cluster or Sentinel.
+/// not hammered. With ``Configuration/tls`` (`rediss://`) every connection is
+/// TLS; under ``Topology/sentinel(masterName:sentinels:)`` the store finds the
+/// master through Sentinel.
+///
+/// With ``Topology/cluster(seeds:)`` the store talks to a Redis Cluster: it
+/// reads the slot map (`CLUSTER SLOTS`) from the seeds, keeps a pool like the
+/// one above per master, and sends each command to the master of its key's
+/// slot, following `MOVED` and `ASK` and reading the map again after a
+/// redirection or a node failure. Every script touches keys of one slot, so
+/// a save, touch or delete writes the session and its owner's sorted sets
+/// (`<keyPrefix>owners:{<i>}` and `…:e`) in separate steps, in an order that
+/// can leave an index member without a session after a crash but never a live
+/// session its owner cannot list or revoke; a save that binds a session to a
+/// new owner takes four round trips (five when it leaves another owner),
+/// a save under the owner it had two, one without an owner one, a touch
+/// three. Every write waits
+/// (`WAIT 1`) until a replica has it, when its master has one, so a failover
+/// does not lose what the store acknowledged. Commands that still fail during a
+/// failover or a slot migration fail with
+/// ``SessionKit/SessionStoreError/Code/unavailable`` naming the node.
 ///
 /// No background work is needed: call ``shutdown()`` when done to close the
 /// connections, or run ``run()`` as a service, which closes them when its task is
@@ -69,7 +88,11 @@ public final class RedisStore: SessionStore {
     /// this, so every record the store writes can be read back.
     public static let maximumDataSize = 32 * 1024 * 1024
 
-    let pool: RedisConnectionPool
+    /// Where every command goes: the one server's pool, or the cluster node serving each key.
+    let router: any RedisRouter
+    /// Whether the store talks to a Redis Cluster, where a session and its
+    /// owner's index live on different slots (see `RedisStore+Cluster.swift`).
+    let isCluster: Bool
     /// Where the master is, under ``Topology/sentinel(masterName:sentinels:)``.
     let sentinel: RedisSentinelMaster?
     let clock: any SessionClock
@@ -89,11 +112,21 @@ public final class RedisStore: SessionStore {
     ///   example `RedisStore.port`) when the host is empty, the port is outside
     ///   1–65535, the database is negative, a timeout is not positive, or
     ///   `maximumConnections` is below 1.
-    public init(
+    public convenience init(
         configuration: Configuration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         clock: any SessionClock = SystemSessionClock(),
         logger: Logger = Logger(label: "sessionkit.redis")
+    ) throws(SessionConfigurationError) {
+        try self.init(configuration: configuration, eventLoopGroup: eventLoopGroup, clock: clock, logger: logger, wrapRouter: { $0 })
+    }
+
+    private init(
+        configuration: Configuration,
+        eventLoopGroup: any EventLoopGroup,
+        clock: any SessionClock,
+        logger: Logger,
+        wrapRouter: (any RedisRouter) -> any RedisRouter
     ) throws(SessionConfigurationError) {
         try Self.validate(configuration)
         self.configuration = configuration
@@ -149,11 +182,47 @@ public final class RedisStore: SessionStore {
             self.sentinel = nil
             addresses = FixedRedisAddress(endpoint: Endpoint(host: configuration.host, port: configuration.port))
         }
-        self.pool = RedisConnectionPool(
-            options: .init(connection: connection, maximumConnections: configuration.maximumConnections),
-            addresses: addresses,
-            group: eventLoopGroup,
-            logger: logger
+        let poolOptions = RedisConnectionPool.Options(connection: connection, maximumConnections: configuration.maximumConnections)
+        if case .cluster(let seeds) = configuration.topology {
+            // One pool per master, each on a fixed address, with the same options (TLS included).
+            let acknowledgements = configuration.minimumReplicaAcknowledgements
+            self.isCluster = true
+            self.router = wrapRouter(
+                RedisClusterRouter(
+                    seeds: seeds,
+                    retryWindow: configuration.commandTimeout,
+                    requiredAcknowledgements: acknowledgements,
+                    acknowledgementTimeout: acknowledgements > 0
+                        ? configuration.replicaAcknowledgementTimeout : configuration.commandTimeout / 2,
+                    logger: logger
+                ) { endpoint in
+                    RedisConnectionPool(options: poolOptions, addresses: FixedRedisAddress(endpoint: endpoint), group: eventLoopGroup, logger: logger)
+                }
+            )
+            return
+        }
+        let pool = RedisConnectionPool(options: poolOptions, addresses: addresses, group: eventLoopGroup, logger: logger)
+        self.isCluster = false
+        self.router = wrapRouter(RedisStandaloneRouter(pool: pool))
+        if let sentinel {
+            // Weak: the lookup outlives no store; a store being dropped closes its pool itself.
+            sentinel.onSwitch { [weak pool] in pool?.reconnect() }
+        }
+    }
+
+    /// Creates a store as ``init(configuration:eventLoopGroup:clock:logger:)`` does,
+    /// with its router wrapped by `wrapRouter`: tests put a fault-injecting router there.
+    convenience init(
+        configuration: Configuration,
+        clock: any SessionClock = SystemSessionClock(),
+        wrappingRouter wrapRouter: @escaping (any RedisRouter) -> any RedisRouter
+    ) throws(SessionConfigurationError) {
+        try self.init(
+            configuration: configuration,
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            clock: clock,
+            logger: Logger(label: "sessionkit.redis"),
+            wrapRouter: wrapRouter
         )
         if let sentinel {
             // Weak: the lookup outlives no store; a store being dropped closes its pool itself.
@@ -162,8 +231,24 @@ public final class RedisStore: SessionStore {
     }
 
     deinit {
-        pool.closeAll()
+        router.closeAll()
         sentinel?.shutdown()
+    }
+
+    /// The standalone (or Sentinel) server's pool; tests look at its connections.
+    var pool: RedisConnectionPool {
+        guard let standalone = router as? RedisStandaloneRouter else {
+            preconditionFailure("a Redis Cluster store has one pool per node")
+        }
+        return standalone.pool
+    }
+
+    /// The servers, for errors and logs: "Redis at host:port", the Sentinel master, or the cluster's seeds.
+    var serverDescription: String {
+        if case .cluster(let seeds) = configuration.topology {
+            return "Redis Cluster (seeds \(seeds.map(\.description).joined(separator: ",")))"
+        }
+        return "Redis at \(target)"
     }
 
     /// Loads the record kept under `key` with one `HMGET`.
@@ -179,13 +264,16 @@ public final class RedisStore: SessionStore {
         try storedSession(key, from: try await send(loadCommand(key)), now: Self.milliseconds(clock.now()))
     }
 
-    /// The `HMGET` that reads a record's fields.
+    /// The `HMGET` that reads a record's fields; on a cluster also `p`, set while
+    /// a save binds the record to a new owner (see `RedisStore+Cluster.swift`).
     func loadCommand(_ key: SessionKey) -> RESPCommand {
-        RESPCommand("HMGET", redisKey(key), "d", "v", "e", "o")
+        if isCluster { return RESPCommand("HMGET", redisKey(key), "d", "v", "e", "o", "p") }
+        return RESPCommand("HMGET", redisKey(key), "d", "v", "e", "o")
     }
 
     /// Reads the reply to ``loadCommand(_:)``: `nil` for a record that is missing,
-    /// unreadable, or expired at `now` (Unix milliseconds). An unreadable record
+    /// unreadable, pending (a cluster save binding it to an owner has not
+    /// finished), or expired at `now` (Unix milliseconds). An unreadable record
     /// (a field missing or not a number, or another type under the key) is logged
     /// at `warning`; the next save replaces it.
     func storedSession(_ key: SessionKey, from reply: RESPValue, now: Int64) throws(SessionStoreError) -> StoredSession? {
@@ -197,11 +285,13 @@ public final class RedisStore: SessionStore {
             }
             throw replyError(message, command: "HMGET")
         }
-        guard case .array(let fields) = reply, fields.count == 4 else {
+        guard case .array(let fields) = reply, fields.count == (isCluster ? 5 : 4) else {
             throw unexpectedReply(reply, command: "HMGET")
         }
         // No field at all: no record (HMGET of a missing key).
         if fields.allSatisfy({ if case .null = $0 { true } else { false } }) { return nil }
+        // Still being bound to its owner (a cluster save in progress, or one stopped midway): not live yet.
+        if isCluster, fields[4] != .null { return nil }
         guard
             let data = fields[0].bytes,
             let versionText = fields[1].string, let version = UInt64(versionText),
@@ -249,6 +339,9 @@ public final class RedisStore: SessionStore {
         let expiry = try expiryMilliseconds(record.expiresAt)
         let newVersion = version?.next ?? .initial
         let digest = record.owner.map(Self.ownerDigest)
+        if isCluster {
+            return try await clusterSave(record, expecting: version, newVersion: newVersion, expiry: expiry, digest: digest)
+        }
         var keys = [redisKey(record.key)]
         if let digest { keys.append(ownerSetKey(digest)) }
         let reply = try await evaluate(
@@ -286,6 +379,7 @@ public final class RedisStore: SessionStore {
     /// - Throws: ``SessionKit/SessionStoreError`` as for ``save(_:expecting:)``.
     public func touch(_ key: SessionKey, expiresAt: Date) async throws {
         let expiry = try expiryMilliseconds(expiresAt)
+        if isCluster { return try await clusterTouch(key, expiry: expiry) }
         let reply = try await evaluate(
             .touch,
             keys: [redisKey(key)],
@@ -306,6 +400,7 @@ public final class RedisStore: SessionStore {
     /// - Parameter key: The hashed session id.
     /// - Throws: ``SessionKit/SessionStoreError`` as for ``load(_:)``.
     public func delete(_ key: SessionKey) async throws {
+        if isCluster { return try await clusterDelete(key) }
         let reply = try await evaluate(
             .delete,
             keys: [redisKey(key)],
@@ -335,15 +430,18 @@ public final class RedisStore: SessionStore {
     /// with code `unavailable`. Calling it again does nothing.
     public func shutdown() async {
         sentinel?.shutdown()
-        await pool.shutdown()
+        await router.shutdown()
     }
 
     // MARK: - Commands
 
-    /// Sends a command through the pool, mapping client failures to ``SessionStoreError``.
-    func send(_ command: RESPCommand) async throws(SessionStoreError) -> RESPValue {
+    /// Sends a command through the router, mapping client failures to ``SessionStoreError``.
+    ///
+    /// - Parameter durable: For a write on a cluster: wait until a replica has it
+    ///   (see ``RedisRouter/send(_:durable:)``).
+    func send(_ command: RESPCommand, durable: Bool = false) async throws(SessionStoreError) -> RESPValue {
         do {
-            let reply = try await pool.send(command)
+            let reply = try await router.send(command, durable: durable)
             noticeReadOnly(reply)
             return reply
         } catch {
@@ -352,11 +450,11 @@ public final class RedisStore: SessionStore {
         }
     }
 
-    /// Sends commands pipelined on one connection, mapping client failures to ``SessionStoreError``.
-    func send(_ commands: [RESPCommand]) async throws(SessionStoreError) -> [RESPValue] {
+    /// Sends commands pipelined (on one connection per server), mapping client failures to ``SessionStoreError``.
+    func send(_ commands: [RESPCommand], durable: Bool = false) async throws(SessionStoreError) -> [RESPValue] {
         guard let first = commands.first else { return [] }
         do {
-            let replies = try await pool.send(commands)
+            let replies = try await router.send(commands, durable: durable)
             replies.forEach(noticeReadOnly)
             return replies
         } catch {
@@ -390,7 +488,22 @@ public final class RedisStore: SessionStore {
 
     /// Maps a failure of the client while it sent `command` to ``SessionStoreError``.
     private func storeError(_ error: any Error, command: RESPCommand) -> SessionStoreError {
+        storeError(error, command: command, server: serverDescription)
+    }
+
+    /// Maps a failure of the client while it sent `command` to ``SessionStoreError``
+    /// naming `server` ("Redis at host:port").
+    private func storeError(_ error: any Error, command: RESPCommand, server: String) -> SessionStoreError {
         switch error {
+        case let error as RedisNodeError:
+            return storeError(error.underlying, command: command, server: "Redis Cluster node \(error.address)")
+        case let error as RedisClusterError:
+            return SessionStoreError(
+                code: .unavailable,
+                storeName: name,
+                message: "\(serverDescription) cannot serve \(command.name): \(error.message)",
+                cause: error.cause ?? error
+            )
         case let error as RedisConnectionPool.PoolError:
             switch error.kind {
             case .shutDown:
@@ -402,7 +515,7 @@ public final class RedisStore: SessionStore {
                     return SessionStoreError(
                         code: .unavailable,
                         storeName: name,
-                        message: "the TLS handshake with Redis at \(target) failed: \(cause)",
+                        message: "the TLS handshake with \(server) failed: \(cause)",
                         cause: cause
                     )
                 }
@@ -410,7 +523,7 @@ public final class RedisStore: SessionStore {
                     return SessionStoreError(
                         code: .unavailable,
                         storeName: name,
-                        message: "the TLS handshake with Redis at \(target) did not finish within \(configuration.commandTimeout); "
+                        message: "the TLS handshake with \(server) did not finish within \(configuration.commandTimeout); "
                             + "does the server speak TLS on that port?",
                         cause: cause
                     )
@@ -418,7 +531,7 @@ public final class RedisStore: SessionStore {
                 return SessionStoreError(
                     code: .unavailable,
                     storeName: name,
-                    message: "cannot connect to Redis at \(target)",
+                    message: "cannot connect to \(server)",
                     cause: error.cause
                 )
             }
@@ -428,7 +541,7 @@ public final class RedisStore: SessionStore {
                 return SessionStoreError(
                     code: .timedOut,
                     storeName: name,
-                    message: "Redis at \(target) did not answer \(command.name) within \(configuration.commandTimeout); "
+                    message: "\(server) did not answer \(command.name) within \(configuration.commandTimeout); "
                         + "the connection was closed",
                     cause: error
                 )
@@ -436,7 +549,7 @@ public final class RedisStore: SessionStore {
                 return SessionStoreError(
                     code: .unavailable,
                     storeName: name,
-                    message: "the connection to Redis at \(target) closed before it answered \(command.name)",
+                    message: "the connection to \(server) closed before it answered \(command.name)",
                     cause: error
                 )
             }
@@ -444,14 +557,14 @@ public final class RedisStore: SessionStore {
             return SessionStoreError(
                 code: .unavailable,
                 storeName: name,
-                message: "Redis at \(target) sent a malformed reply to \(command.name); the connection was closed",
+                message: "\(server) sent a malformed reply to \(command.name); the connection was closed",
                 cause: error
             )
         default:
             return SessionStoreError(
                 code: .unavailable,
                 storeName: name,
-                message: "the connection to Redis at \(target) failed during \(command.name)",
+                message: "the connection to \(server) failed during \(command.name)",
                 cause: error
             )
         }
@@ -466,24 +579,28 @@ public final class RedisStore: SessionStore {
     ///
     /// With ``Configuration/minimumReplicaAcknowledgements`` above 0, a `WAIT` is
     /// pipelined behind the script on the same connection, and fewer replicas than
-    /// asked for is an `unavailable` error.
+    /// asked for is an `unavailable` error. On a cluster, `durable` scripts (the
+    /// writes) are confirmed by the router instead (``RedisRouter/send(_:durable:)``).
     func evaluate(
         _ script: RedisScript,
         keys: [RESPCommand.Argument],
-        arguments: [RESPCommand.Argument]
+        arguments: [RESPCommand.Argument],
+        durable: Bool = false
     ) async throws(SessionStoreError) -> RESPValue {
         let keysAndArguments = [.string(String(keys.count))] + keys + arguments
-        let reply = try await sendAcknowledged(RESPCommand("EVALSHA", [.string(script.sha1)] + keysAndArguments))
+        let reply = try await sendAcknowledged(RESPCommand("EVALSHA", [.string(script.sha1)] + keysAndArguments), durable: durable)
         guard case .error(let message) = reply else { return reply }
         guard message.hasPrefix("NOSCRIPT") else { throw replyError(message, command: "EVALSHA") }
         // The server restarted or its script cache was flushed: EVAL runs the script and caches it again.
-        let fallback = try await sendAcknowledged(RESPCommand("EVAL", [.string(script.source)] + keysAndArguments))
+        let fallback = try await sendAcknowledged(RESPCommand("EVAL", [.string(script.source)] + keysAndArguments), durable: durable)
         if case .error(let message) = fallback { throw replyError(message, command: "EVAL") }
         return fallback
     }
 
-    /// Sends a command, followed by `WAIT` when writes must reach replicas.
-    private func sendAcknowledged(_ command: RESPCommand) async throws(SessionStoreError) -> RESPValue {
+    /// Sends a command, followed by `WAIT` when writes must reach replicas; on a
+    /// cluster the router does that for `durable` commands, on the node it sends them to.
+    private func sendAcknowledged(_ command: RESPCommand, durable: Bool) async throws(SessionStoreError) -> RESPValue {
+        if isCluster { return try await send(command, durable: durable) }
         let replicas = configuration.minimumReplicaAcknowledgements
         guard replicas > 0 else { return try await send(command) }
         let timeout = configuration.replicaAcknowledgementTimeout
@@ -535,7 +652,7 @@ public final class RedisStore: SessionStore {
                 ? "Redis is a read-only replica; point the store at the primary"
                 : "the master became a replica (a failover); the store asks Sentinel for the new master"
         } else {
-            detail = "Redis at \(target) refused \(command)"
+            detail = "\(serverDescription) refused \(command)"
         }
         return SessionStoreError(
             code: .unavailable,
@@ -549,7 +666,7 @@ public final class RedisStore: SessionStore {
         SessionStoreError(
             code: .unavailable,
             storeName: name,
-            message: "Redis at \(target) answered \(command) with an unexpected \(reply); is it a Redis server?"
+            message: "\(serverDescription) answered \(command) with an unexpected \(reply); is it a Redis server?"
         )
     }
 
@@ -593,6 +710,18 @@ public final class RedisStore: SessionStore {
         }
         guard configuration.maximumConnections >= 1 else {
             throw invalid("maximumConnections", "must be at least 1, got \(configuration.maximumConnections)")
+        }
+        if case .cluster(let seeds) = configuration.topology {
+            guard !seeds.isEmpty else { throw invalid("topology", "a cluster needs at least one seed node") }
+            for seed in seeds {
+                guard !seed.host.isEmpty else { throw invalid("topology", "a seed node's host must not be empty") }
+                guard (1...65_535).contains(seed.port) else {
+                    throw invalid("topology", "a seed node's port must be from 1 to 65535, got \(seed.port)")
+                }
+            }
+            guard configuration.database == 0 else {
+                throw invalid("database", "must be 0 for a Redis Cluster, which has no other database, got \(configuration.database)")
+            }
         }
         guard configuration.minimumReplicaAcknowledgements >= 0 else {
             throw invalid(

@@ -27,7 +27,8 @@ DEMOS = {
         "SESSION_DEMO_VAPOR_BIN", str(REPO_ROOT / ".build" / "debug" / "session-demo-vapor")
     ),
 }
-STORES = ["memory", "file"]
+# E2E_STORES=redis (with REDIS_URL, e.g. a redis-cluster:// URL) runs the suite on other stores.
+STORES = [store for store in os.environ.get("E2E_STORES", "memory,file").split(",") if store]
 STARTUP_DEADLINE = 60.0  # seconds for a demo to answer GET /api/me
 STOP_DEADLINE = 10.0  # seconds for a demo to exit after SIGTERM
 

@@ -57,6 +57,77 @@ start_redis() {
     echo "redis://127.0.0.1:$port"
 }
 
+# A free loopback port below 55535 whose cluster bus port (port + 10000) is free too.
+free_cluster_port() {
+    python3 - <<'PY'
+import random, socket
+for _ in range(200):
+    port = random.randint(20000, 55534)
+    sockets = []
+    try:
+        for p in (port, port + 10000):
+            s = socket.socket()
+            s.bind(("127.0.0.1", p))
+            sockets.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in sockets:
+            s.close()
+    print(port)
+    break
+PY
+}
+
+# start_redis_cluster DIR: starts six redis-server nodes in cluster mode (three masters,
+# one replica each) on free loopback ports and waits until every node reports
+# cluster_state:ok; prints redis-cluster://127.0.0.1:P1,127.0.0.1:P2,... (every node).
+start_redis_cluster() {
+    local dir=$1/redis-cluster port ports=() addresses=() node
+    mkdir -p "$dir"
+    for node in 1 2 3 4 5 6; do
+        port=$(free_cluster_port)
+        mkdir -p "$dir/$port"
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+            --cluster-enabled yes --cluster-config-file "$dir/$port/nodes.conf" --cluster-node-timeout 2000 \
+            --repl-diskless-sync-delay 0 \
+            --dir "$dir/$port" --daemonize yes --pidfile "$dir/$port/redis.pid" --logfile "$dir/$port/redis.log" >&2
+        ports+=("$port")
+        addresses+=("127.0.0.1:$port")
+    done
+    local deadline=$((SECONDS + 30))
+    for port in "${ports[@]}"; do
+        until redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; do
+            [ "$SECONDS" -lt "$deadline" ] || { echo "servers: cluster node $port did not start" >&2; cat "$dir/$port/redis.log" >&2; return 1; }
+            sleep 0.1
+        done
+    done
+    redis-cli --cluster create "${addresses[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 \
+        || { echo "servers: redis-cli --cluster create failed" >&2; cat "$dir/create.log" >&2; return 1; }
+    deadline=$((SECONDS + 60))
+    for port in "${ports[@]}"; do
+        until redis-cli -p "$port" cluster info 2>/dev/null | grep -q 'cluster_state:ok'; do
+            [ "$SECONDS" -lt "$deadline" ] || { echo "servers: the cluster did not reach cluster_state:ok" >&2; return 1; }
+            sleep 0.2
+        done
+    done
+    # Every replica must have synced (a replica without its master's data never takes over),
+    # and every node must agree on all 16384 slots, before clients use it.
+    for port in "${ports[@]}"; do
+        until redis-cli -p "$port" info replication 2>/dev/null | grep -Eq 'role:master|master_link_status:up'; do
+            [ "$SECONDS" -lt "$deadline" ] || { echo "servers: cluster replica $port did not sync" >&2; return 1; }
+            sleep 0.2
+        done
+    done
+    until redis-cli --cluster check "127.0.0.1:${ports[0]}" 2>/dev/null | grep -q 'All 16384 slots covered'; do
+        [ "$SECONDS" -lt "$deadline" ] || { echo "servers: the cluster's slots are not all covered" >&2; return 1; }
+        sleep 0.2
+    done
+    printf '%s\n' "${ports[@]}" > "$dir/ports"
+    local IFS=,
+    echo "redis-cluster://${addresses[*]}"
+}
+
 # wait_redis PORT LOG [redis-cli options...]: waits up to 30 s for PONG.
 wait_redis() {
     local port=$1 log=$2; shift 2
@@ -208,7 +279,7 @@ stop_servers() {
     local dir=$1
     if [ -f "$dir/redis/redis.pid" ]; then kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true; fi
     local pidfile
-    for pidfile in "$dir"/redis-tls/*.pid "$dir"/redis-sentinel/*.pid; do
+    for pidfile in "$dir"/redis-cluster/*/redis.pid "$dir"/redis-tls/*.pid "$dir"/redis-sentinel/*.pid; do
         if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
     done
     if [ -d "$dir/postgres/data" ]; then

@@ -23,6 +23,12 @@ struct RESPCommand: Sendable, Hashable {
     /// The command's name, for error messages; arguments are never kept in text form.
     let name: String
 
+    /// The key that decides which Redis Cluster node serves the command: the first
+    /// key of a script (`EVAL`, `EVALSHA`), nothing for commands without keys
+    /// (`PING`, `CLUSTER`, `SCRIPT`, ...), else the first argument. A standalone
+    /// server ignores it.
+    let routingKey: [UInt8]?
+
     /// Encodes a command.
     ///
     /// - Parameters:
@@ -49,6 +55,29 @@ struct RESPCommand: Sendable, Hashable {
         }
         self.encoded = buffer
         self.name = name
+        self.routingKey = Self.routingKey(name: name, arguments: arguments)
+    }
+
+    /// Commands that name no key: a cluster may send them to any node.
+    private static let keyless: Set<String> = [
+        "ASKING", "AUTH", "CLIENT", "CLUSTER", "CONFIG", "DBSIZE", "ECHO", "FLUSHALL", "FLUSHDB", "HELLO", "INFO",
+        "PING", "READONLY", "READWRITE", "SCRIPT", "SELECT", "TIME",
+    ]
+
+    private static func routingKey(name: String, arguments: [Argument]) -> [UInt8]? {
+        func bytes(_ argument: Argument) -> [UInt8] {
+            switch argument {
+            case .string(let text): Array(text.utf8)
+            case .bytes(let bytes): bytes
+            }
+        }
+        let upper = name.uppercased()
+        if upper == "EVAL" || upper == "EVALSHA" {
+            guard arguments.count > 2, case .string(let count) = arguments[1], let keys = Int(count), keys > 0 else { return nil }
+            return bytes(arguments[2])
+        }
+        guard !keyless.contains(upper), let first = arguments.first else { return nil }
+        return bytes(first)
     }
 
     /// Encodes a command.
