@@ -57,7 +57,7 @@ where Repository.User == Context.Identity, Repository.Identifier: LosslessString
     /// - Parameters:
     ///   - context: The request context type.
     ///   - getUser: Returns the user with the id, or `nil` when there is none.
-    public init<Identifier>(
+    public init<Identifier: Codable & LosslessStringConvertible>(
         context: Context.Type = Context.self,
         getUser: @escaping @Sendable (Identifier, UserRepositoryContext) async throws -> Context.Identity?
     ) where Repository == UserSessionClosureRepository<Identifier, Identity> {
