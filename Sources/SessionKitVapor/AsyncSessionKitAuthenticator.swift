@@ -1,5 +1,5 @@
 #if Vapor
-public import SessionKit
+import SessionKit
 public import Vapor
 
 /// Signs users in and out of Vapor's `req.auth` through the SessionKit session:

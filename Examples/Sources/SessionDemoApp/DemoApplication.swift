@@ -5,7 +5,7 @@ import NIOCore
 import ServiceLifecycle
 public import SessionDemoSupport
 public import SessionKit
-public import SessionKitHummingbird
+import SessionKitHummingbird
 public import SessionKitHummingbirdAuth
 
 /// Builds the demo: a Hummingbird app with HTML pages and a JSON API on SessionKit.

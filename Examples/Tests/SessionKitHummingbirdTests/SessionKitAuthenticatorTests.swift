@@ -98,7 +98,7 @@ import Testing
 
     @Test(arguments: [false, true])
     func loginMakesTheUserTheIdentityOfTheNextRequest(closure: Bool) async throws {
-        try await withAuthApp(closure: closure) { client, _, _ in
+        try await withAuthApp(closure: closure) { (client, _, _) async throws in
             var jar = CookieJar()
             #expect(try await client.execute("/me", method: .get, jar: &jar).status == .unauthorized)
 
@@ -113,7 +113,7 @@ import Testing
     }
 
     @Test func loginBindsTheSessionToTheUser() async throws {
-        try await withAuthApp { client, engine, _ in
+        try await withAuthApp { (client, engine, _) async throws in
             var jar = CookieJar()
             #expect(try await post("/login?id=42", client, &jar) == .noContent)
 
@@ -123,7 +123,7 @@ import Testing
 
     /// Session fixation: a token planted before sign-in must not be signed in after.
     @Test func loginGivesANewTokenAndTheOldOneIsNotSignedIn() async throws {
-        try await withAuthApp { client, _, _ in
+        try await withAuthApp { (client, _, _) async throws in
             var jar = CookieJar()
             let token = try await csrfToken(client, &jar)
             let planted = try #require(jar[sessionCookieName])
@@ -139,7 +139,7 @@ import Testing
     }
 
     @Test func logoutSignsOutAndTheOldCookieStaysSignedOut() async throws {
-        try await withAuthApp { client, engine, _ in
+        try await withAuthApp { (client, engine, _) async throws in
             var jar = CookieJar()
             #expect(try await post("/login?id=42", client, &jar) == .noContent)
             let signedIn = try #require(jar[sessionCookieName])
@@ -157,7 +157,7 @@ import Testing
     }
 
     @Test func revokedSessionNoLongerAuthenticates() async throws {
-        try await withAuthApp { client, engine, _ in
+        try await withAuthApp { (client, engine, _) async throws in
             var jar = CookieJar()
             #expect(try await post("/login?id=42", client, &jar) == .noContent)
             #expect(try await client.execute("/me", method: .get, jar: &jar).status == .ok)
@@ -170,7 +170,7 @@ import Testing
 
     /// A user deleted while signed in: no identity, `401` rather than `500`.
     @Test func ownerWhoseUserIsGoneIsNotAuthenticated() async throws {
-        try await withAuthApp { client, _, directory in
+        try await withAuthApp { (client, _, directory) async throws in
             var jar = CookieJar()
             #expect(try await post("/login?id=42", client, &jar) == .noContent)
 
@@ -182,7 +182,7 @@ import Testing
 
     /// An owner the repository's `Identifier` cannot read is no user, and the repository is not asked.
     @Test func ownerThatIsNoIdentifierIsNotAuthenticated() async throws {
-        try await withAuthApp { client, _, directory in
+        try await withAuthApp { (client, _, directory) async throws in
             var jar = CookieJar()
             #expect(try await post("/bind?owner=alice", client, &jar) == .noContent)
             let before = directory.lookups.withLock { $0 }
@@ -194,7 +194,7 @@ import Testing
 
     @Test(arguments: ["garbage", String(repeating: "A", count: 43), "", String(repeating: "x", count: 5000)])
     func garbageCookieIsNoUser(cookie: String) async throws {
-        try await withAuthApp { client, _, directory in
+        try await withAuthApp { (client, _, directory) async throws in
             var jar = CookieJar()
             jar.set(sessionCookieName, cookie)
 

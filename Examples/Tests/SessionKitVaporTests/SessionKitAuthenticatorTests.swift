@@ -60,9 +60,7 @@ import VaporTesting
     ) async throws {
         let directory = Directory()
         let clock = ManualClock()
-        var configuration = SessionEngine.Configuration()
-        configuration.cookie.isSecure = false
-        let engine = try SessionEngine(store: try MemoryStore(clock: clock), configuration: configuration, clock: clock)
+        let engine = try SessionEngine(store: try MemoryStore(clock: clock), clock: clock)
         try await withApp { app in
             app.sessionKit.engine = engine
             app.middleware.use(app.sessionKit.middleware)
@@ -105,7 +103,7 @@ import VaporTesting
 
     @Test(arguments: [false, true])
     func loginOnReqAuthIsTheUserOfTheNextRequest(closure: Bool) async throws {
-        try await withAuthApp(closure: closure) { app, _, _ in
+        try await withAuthApp(closure: closure) { (app, _, _) async throws in
             let client = try app.testing()
             var jar = CookieJar()
             #expect(try await client.send(.GET, "/me", jar: &jar).status == .unauthorized)
@@ -121,7 +119,7 @@ import VaporTesting
     }
 
     @Test func loginBindsTheSessionToTheUser() async throws {
-        try await withAuthApp { app, engine, _ in
+        try await withAuthApp { (app, engine, _) async throws in
             let client = try app.testing()
             var jar = CookieJar()
             #expect(try await post("/login?id=42", client, &jar) == .noContent)
@@ -133,7 +131,7 @@ import VaporTesting
 
     /// Session fixation: a token planted before sign-in must not be signed in after.
     @Test func loginGivesANewTokenAndTheOldOneIsNotSignedIn() async throws {
-        try await withAuthApp { app, _, _ in
+        try await withAuthApp { (app, _, _) async throws in
             let client = try app.testing()
             var jar = CookieJar()
             let token = try await csrfToken(client, &jar)
@@ -149,7 +147,7 @@ import VaporTesting
     }
 
     @Test func reqAuthLogoutSignsOutAndTheOldCookieStaysSignedOut() async throws {
-        try await withAuthApp { app, engine, _ in
+        try await withAuthApp { (app, engine, _) async throws in
             let client = try app.testing()
             var jar = CookieJar()
             #expect(try await post("/login?id=42", client, &jar) == .noContent)
@@ -167,7 +165,7 @@ import VaporTesting
 
     /// The session's end signs out, even though the handler left the user on `req.auth`.
     @Test func invalidatingTheSessionSignsOut() async throws {
-        try await withAuthApp { app, engine, _ in
+        try await withAuthApp { (app, engine, _) async throws in
             let client = try app.testing()
             var jar = CookieJar()
             #expect(try await post("/login?id=42", client, &jar) == .noContent)
@@ -180,7 +178,7 @@ import VaporTesting
     }
 
     @Test func revokedSessionNoLongerAuthenticates() async throws {
-        try await withAuthApp { app, engine, _ in
+        try await withAuthApp { (app, engine, _) async throws in
             let client = try app.testing()
             var jar = CookieJar()
             #expect(try await post("/login?id=42", client, &jar) == .noContent)
@@ -193,7 +191,7 @@ import VaporTesting
     }
 
     @Test func loginAsAnotherUserRebindsTheSession() async throws {
-        try await withAuthApp { app, engine, _ in
+        try await withAuthApp { (app, engine, _) async throws in
             let client = try app.testing()
             var jar = CookieJar()
             #expect(try await post("/login?id=42", client, &jar) == .noContent)
@@ -210,7 +208,7 @@ import VaporTesting
 
     /// A user deleted while signed in: no user, no `500`, and the session is signed out.
     @Test func ownerWhoseUserIsGoneIsNotAuthenticated() async throws {
-        try await withAuthApp { app, engine, directory in
+        try await withAuthApp { (app, engine, directory) async throws in
             let client = try app.testing()
             var jar = CookieJar()
             #expect(try await post("/login?id=42", client, &jar) == .noContent)
@@ -226,7 +224,7 @@ import VaporTesting
 
     @Test(arguments: ["garbage", String(repeating: "A", count: 43), "", String(repeating: "x", count: 5000)])
     func garbageCookieIsNoUser(cookie: String) async throws {
-        try await withAuthApp { app, _, directory in
+        try await withAuthApp { (app, _, directory) async throws in
             let client = try app.testing()
             var jar = CookieJar()
             jar.set(sessionCookieName, cookie)
@@ -240,7 +238,7 @@ import VaporTesting
 
     /// A signed-in request that changes nothing writes nothing: the authenticator only reads.
     @Test func signedInRequestThatChangesNothingSetsNoCookie() async throws {
-        try await withAuthApp { app, _, _ in
+        try await withAuthApp { (app, _, _) async throws in
             let client = try app.testing()
             var jar = CookieJar()
             #expect(try await post("/login?id=42", client, &jar) == .noContent)
