@@ -24,7 +24,7 @@ let swiftSettings: [SwiftSetting] = [
 ]
 
 /// Traits that need SwiftNIO: every store client and both frameworks.
-let nioTraits: Set<String> = ["Hummingbird", "Vapor", "SQLite", "Postgres", "Redis"]
+let nioTraits: Set<String> = ["Hummingbird", "HummingbirdAuth", "Vapor", "SQLite", "Postgres", "Redis"]
 
 let package = Package(
     name: "session-kit",
@@ -32,6 +32,7 @@ let package = Package(
     products: [
         .library(name: "SessionKit", targets: ["SessionKit"]),
         .library(name: "SessionKitHummingbird", targets: ["SessionKitHummingbird"]),
+        .library(name: "SessionKitHummingbirdAuth", targets: ["SessionKitHummingbirdAuth"]),
         .library(name: "SessionKitVapor", targets: ["SessionKitVapor"]),
         .library(name: "SessionKitRedis", targets: ["SessionKitRedis"]),
         .library(name: "SessionKitSQLite", targets: ["SessionKitSQLite"]),
@@ -42,6 +43,11 @@ let package = Package(
         .trait(
             name: "Hummingbird",
             description: "SessionKitHummingbird: the middleware and request context for Hummingbird 2."
+        ),
+        .trait(
+            name: "HummingbirdAuth",
+            description: "SessionKitHummingbirdAuth: sign-in through hummingbird-auth's AuthRequestContext (turns on Hummingbird).",
+            enabledTraits: ["Hummingbird"]
         ),
         .trait(
             name: "Vapor",
@@ -63,6 +69,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
@@ -133,6 +140,16 @@ let package = Package(
                     condition: .when(traits: ["Hummingbird"])
                 ),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SessionKitHummingbirdAuth",
+            dependencies: [
+                "SessionKit",
+                "SessionKitHummingbird",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdAuth"])),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth", condition: .when(traits: ["HummingbirdAuth"])),
             ],
             swiftSettings: swiftSettings
         ),

@@ -27,7 +27,7 @@ let package = Package(
     ],
     dependencies: [
         // The package the demos show, named so product references do not depend on the clone's folder name.
-        .package(name: "session-kit", path: "..", traits: ["Hummingbird", "Vapor", "SQLite", "Postgres", "Redis"]),
+        .package(name: "session-kit", path: "..", traits: ["Hummingbird", "HummingbirdAuth", "Vapor", "SQLite", "Postgres", "Redis"]),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -67,7 +67,9 @@ let package = Package(
                 "SessionDemoSupport",
                 .product(name: "SessionKit", package: "session-kit"),
                 .product(name: "SessionKitHummingbird", package: "session-kit"),
+                .product(name: "SessionKitHummingbirdAuth", package: "session-kit"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -116,6 +118,7 @@ let package = Package(
                 "SessionDemoSupport",
                 .product(name: "SessionKit", package: "session-kit"),
                 .product(name: "SessionKitHummingbird", package: "session-kit"),
+                .product(name: "SessionKitHummingbirdAuth", package: "session-kit"),
                 .product(name: "SessionKitConformance", package: "session-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -139,7 +142,10 @@ let package = Package(
                 .product(name: "VaporTesting", package: "vapor"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            swiftSettings: swiftSettings
+            // MigratedVaporApp.swift is a link to the snippet of the migration article, which
+            // compiles under `#if Vapor` as the root package's snippets do; this package turns
+            // the Vapor trait on, so the tests compile it the same way.
+            swiftSettings: swiftSettings + [.define("Vapor")]
         ),
     ]
 )

@@ -1,8 +1,9 @@
 // snippet.hide
-#if Hummingbird
+#if HummingbirdAuth
 import Foundation
 import Hummingbird
-import SessionKitHummingbird
+import HummingbirdAuth
+import SessionKitHummingbirdAuth
 
 /// Stands in for the app's user model and lookup.
 struct User: Sendable {
@@ -15,39 +16,34 @@ func verifyPassword(_ request: Request, _ context: some RequestContext) async th
 // snippet.show
 // snippet.context
 /// A context with a session and the signed-in user, as BasicSessionRequestContext<Session, User> had.
-struct AppContext: SessionKitRequestContext {
+struct AppContext: SessionKitRequestContext, AuthRequestContext {
     var coreContext: CoreRequestContextStorage
     var session = RequestSession()
-    var user: User?
+    var identity: User?
     init(source: Source) { coreContext = .init(source: source) }
 }
 
-/// Replaces SessionAuthenticator: finds the user named by the session's owner.
-struct UserFromSession: RouterMiddleware {
-    func handle(_ request: Request, context: AppContext, next: (Request, AppContext) async throws -> Response) async throws -> Response {
-        var context = context
-        if let id = context.session.owner { context.user = try await findUser(id: id) }
-        return try await next(request, context)
+/// The repository SessionAuthenticator used, unchanged: it finds a user by the session's owner.
+struct UserRepository: UserSessionRepository {
+    func getUser(from id: String, context: UserRepositoryContext) async throws -> User? {
+        try await findUser(id: id)
     }
 }
 // snippet.end
 
 // snippet.routes
 let router = Router(context: AppContext.self)
-router.add(middleware: SessionKitMiddleware(engine: try SessionEngine(store: try MemoryStore())))
-router.add(middleware: UserFromSession())
+router.add(middleware: SessionKitMiddleware(engine: try SessionEngine(store: try MemoryStore())))  // was: SessionMiddleware(storage:)
+router.add(middleware: SessionKitAuthenticator(users: UserRepository(), context: AppContext.self))  // was: SessionAuthenticator
 
 router.post("/login") { request, context in
     let user = try await verifyPassword(request, context)  // yours
-    context.session.regenerate(owner: user.id)  // was: context.sessions.createSession(user.id)
+    context.login(user.id)  // was: context.sessions.createSession(user.id); now also a new session id
     return "ok"
 }
-router.get("/me") { _, context in
-    guard let user = context.user else { throw HTTPError(.unauthorized) }
-    return user.name
-}
+router.get("/me") { _, context in try context.requireIdentity().name }
 router.post("/logout") { _, context in
-    context.session.invalidate()  // was: context.sessions.clearSession()
+    context.logout()  // was: context.sessions.clearSession()
     return "ok"
 }
 // snippet.end

@@ -5,13 +5,18 @@ import NIOCore
 import ServiceLifecycle
 public import SessionDemoSupport
 public import SessionKit
-public import SessionKitHummingbird
+import SessionKitHummingbird
+public import SessionKitHummingbirdAuth
 
 /// Builds the demo: a Hummingbird app with HTML pages and a JSON API on SessionKit.
 ///
 /// The routes, their bodies and the store set-up come from `SessionDemoSupport`,
 /// shared with `session-demo-vapor`; this type only registers them with Hummingbird.
 public enum DemoApplication {
+    /// The demo's request context: the session, and the user ``router(engine:metrics:)``'s
+    /// `SessionKitAuthenticator` finds from it (`context.identity`).
+    public typealias Context = BasicSessionKitAuthRequestContext<DemoUser>
+
     /// Builds the application described by `configuration`, with its store's background work as services.
     ///
     /// - Parameters:
@@ -44,8 +49,8 @@ public enum DemoApplication {
     /// - Parameters:
     ///   - engine: The session engine.
     ///   - metrics: The metrics `GET /metrics` serves, or `nil` for no such route.
-    public static func router(engine: SessionEngine, metrics: DemoMetrics? = nil) -> Router<BasicSessionKitRequestContext> {
-        let router = Router(context: BasicSessionKitRequestContext.self)
+    public static func router(engine: SessionEngine, metrics: DemoMetrics? = nil) -> Router<Context> {
+        let router = Router(context: Context.self)
         // A route is wrapped in the middleware added before it, so the probes,
         // registered first, never reach the session middleware: `/healthz`
         // answers while the store is down.
@@ -55,13 +60,15 @@ public enum DemoApplication {
             }
         }
         router.add(middleware: SessionKitMiddleware(engine: engine))
+        // Sets context.identity to the user the session is bound to; the demo's names are its users.
+        router.add(middleware: SessionKitAuthenticator(context: Context.self) { (name: String, _) in DemoUser(name: name) })
         for route in DemoRoutes.all {
             add(route, to: router, engine: engine)
         }
         return router
     }
 
-    private static func add(_ route: DemoRoute, to router: Router<BasicSessionKitRequestContext>, engine: SessionEngine) {
+    private static func add(_ route: DemoRoute, to router: Router<Context>, engine: SessionEngine) {
         guard let method = HTTPRequest.Method(route.method) else { preconditionFailure("invalid method \(route.method)") }
         router.on(RouterPath(route.path), method: method) { request, context -> Response in
             var body: [UInt8] = []
@@ -76,7 +83,9 @@ public enum DemoApplication {
             for name in route.parameterNames {
                 parameters[name] = context.parameters.get(name)
             }
-            let demoRequest = DemoRequest(session: context.session, engine: engine, parameters: parameters, body: body)
+            // Sign-in and sign-out go through SessionKitHummingbirdAuth's helpers on the context.
+            let auth = DemoAuthentication(user: context.identity, login: { context.login($0.name) }, logout: { context.logout() })
+            let demoRequest = DemoRequest(session: context.session, engine: engine, auth: auth, parameters: parameters, body: body)
             return response(await route.handle(demoRequest))
         }
     }

@@ -50,6 +50,8 @@ public struct DemoRequest: Sendable {
     /// The engine behind the middleware, for what reaches beyond this request's
     /// session: listing and revoking the signed-in user's other sessions.
     public var engine: SessionEngine
+    /// The signed-in user and sign-in and sign-out, through the framework's authenticator.
+    public var auth: DemoAuthentication
     /// The path parameters by name.
     public var parameters: [String: String]
     /// The body, when the route reads it; otherwise empty.
@@ -60,11 +62,19 @@ public struct DemoRequest: Sendable {
     /// - Parameters:
     ///   - session: The request's session.
     ///   - engine: The engine that loaded `session`.
+    ///   - auth: The framework's authentication for this request.
     ///   - parameters: The path parameters.
     ///   - body: The body bytes.
-    public init(session: RequestSession, engine: SessionEngine, parameters: [String: String] = [:], body: [UInt8] = []) {
+    public init(
+        session: RequestSession,
+        engine: SessionEngine,
+        auth: DemoAuthentication,
+        parameters: [String: String] = [:],
+        body: [UInt8] = []
+    ) {
         self.session = session
         self.engine = engine
+        self.auth = auth
         self.parameters = parameters
         self.body = body
     }

@@ -7,23 +7,21 @@ extension DemoRoutes {
     static var html: [DemoRoute] {
         [
             DemoRoute("GET", "/") { request in
-                .html(page(session: request.session))
+                .html(page(session: request.session, user: request.auth.user))
             },
             DemoRoute("POST", "/login", readsBody: true) { request in
                 let form = parseForm(request.body)
-                let user = (form["user"] ?? "").trimmingCharacters(in: .whitespaces)
-                guard !user.isEmpty, user.count <= 64 else {
+                guard let user = DemoUser(name: (form["user"] ?? "").trimmingCharacters(in: .whitespaces)) else {
                     request.session.flash("error", "Enter a name of 1 to 64 characters.")
                     return .redirect(to: "/")
                 }
                 // A new token, bound to the user: the session now shows in their list of sessions.
-                request.session.regenerate(owner: user)
-                request.session.put("user", .string(user))
-                request.session.flash("success", .string("Welcome, \(user)"))
+                request.auth.login(user)
+                request.session.flash("success", .string("Welcome, \(user.name)"))
                 return .redirect(to: "/")
             },
             DemoRoute("POST", "/logout") { request in
-                request.session.invalidate()
+                request.auth.logout()
                 request.session.flash("success", "You are signed out.")
                 return .redirect(to: "/")
             },
@@ -38,15 +36,17 @@ extension DemoRoutes {
     ///
     /// Every form carries a freshly masked CSRF token, so rendering it starts the session.
     ///
-    /// - Parameter session: The request's session.
+    /// - Parameters:
+    ///   - session: The request's session.
+    ///   - user: The signed-in user, as the framework's authenticator found it.
     /// - Returns: The page.
-    public static func page(session: RequestSession) -> String {
+    public static func page(session: RequestSession, user: DemoUser?) -> String {
         // Every form carries a freshly masked token.
         let token = escape(session.csrfToken())
         var body = "<h1>SessionKit demo</h1>\n" + flashes(session: session)
-        if let user = session.get("user")?.stringValue {
+        if let user {
             body += """
-                <p id="user">Signed in as <strong>\(escape(user))</strong></p>
+                <p id="user">Signed in as <strong>\(escape(user.name))</strong></p>
                 <form method="post" action="/logout"><input type="hidden" name="_token" value="\(token)">\
                 <button id="logout">Sign out</button></form>
                 <p><a href="/sessions" id="sessions-link">Your sessions</a>: every device signed in as you</p>

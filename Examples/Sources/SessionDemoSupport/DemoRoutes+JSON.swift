@@ -5,8 +5,8 @@ extension DemoRoutes {
     static var json: [DemoRoute] {
         [
             DemoRoute("GET", "/api/me") { request in
-                // Reading never starts a session.
-                .json(["user": request.session.get("user", default: .null)])
+                // The user the framework's authenticator found; reading never starts a session.
+                .json(["user": request.auth.user.map { .string($0.name) } ?? .null])
             },
             DemoRoute("GET", "/api/csrf") { request in
                 .json(["token": .string(request.session.csrfToken())])
@@ -18,17 +18,16 @@ extension DemoRoutes {
                 case .refusal(let refusal): return refusal
                 }
                 // Unlike the form, the API takes the name exactly as sent.
-                guard case .string(let user)? = body.objectValue?["user"], !user.isEmpty, user.count <= 64 else {
+                guard case .string(let name)? = body.objectValue?["user"], let user = DemoUser(name: name) else {
                     return .json(["error": "body must be {\"user\": \"<1 to 64 characters>\"}"], status: 400)
                 }
                 // A new token, bound to the user: the session now shows in their list of sessions.
-                request.session.regenerate(owner: user)
-                request.session.put("user", .string(user))
-                request.session.flash("success", .string("Welcome, \(user)"))
+                request.auth.login(user)
+                request.session.flash("success", .string("Welcome, \(user.name)"))
                 return .json(["ok": true])
             },
             DemoRoute("POST", "/api/logout") { request in
-                request.session.invalidate()
+                request.auth.logout()
                 return .json(["ok": true])
             },
             DemoRoute("GET", "/api/flash") { request in

@@ -139,8 +139,8 @@ extension DemoRoutes {
         answering style: AnswerStyle,
         _ body: (String) async throws -> DemoResponse
     ) async -> DemoResponse {
-        // The owner is bound at login (`regenerate(owner:)`); a session without one is signed out.
-        guard let owner = request.session.owner else {
+        // The user the framework's authenticator found from the session's owner, bound at login.
+        guard let owner = request.auth.user?.name else {
             switch style {
             case .json:
                 return .json(["error": "not signed in"], status: 401)
@@ -189,12 +189,12 @@ extension DemoRoutes {
 
     /// Revokes the owner's session with `handle`; this device's own handle signs it out.
     static func revoke(_ handle: String, of owner: String, _ request: DemoRequest) async throws -> Revocation {
-        // The current session is signed out the usual way, by invalidating it: deleting
+        // The current session is signed out the usual way, which invalidates it: deleting
         // its record behind the back of this request, which commits it afterwards, would
         // leave the outcome to the order of the two writes.
         let sessions = try await request.engine.sessions(of: owner, current: request.session)
         if sessions.contains(where: { $0.handle == handle && $0.isCurrent }) {
-            request.session.invalidate()
+            request.auth.logout()
             return .signedOut
         }
         return try await request.engine.revokeSession(handle: handle, of: owner) ? .revoked : .notFound

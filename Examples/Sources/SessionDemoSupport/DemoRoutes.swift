@@ -3,10 +3,10 @@
 ///
 /// | Route | Answer |
 /// | --- | --- |
-/// | `GET /api/me` | `{"user": <name or null>}`; reading never starts a session |
+/// | `GET /api/me` | `{"user": <name or null>}`, the user the framework's authenticator found; reading never starts a session |
 /// | `GET /api/csrf` | `{"token": "<masked token>"}`; starts the session |
-/// | `POST /api/login` | `{"user": "<1 to 64 characters>"}` → `{"ok": true}`; regenerates, binds the session to the user and flashes a welcome |
-/// | `POST /api/logout` | `{"ok": true}`; invalidates |
+/// | `POST /api/login` | `{"user": "<1 to 64 characters>"}` → `{"ok": true}`; signs in through the framework's authentication (a new token, bound to the user) and flashes a welcome |
+/// | `POST /api/logout` | `{"ok": true}`; signs out, which invalidates the session |
 /// | `GET /api/flash` | `{"success": <the flash or null>}` |
 /// | `GET`, `POST /api/counter` | `{"count": n}`; `POST` adds one |
 /// | `PUT`, `GET /api/values/{key}` | stores any JSON value under `values.{key}`, reads it back as `{"value": ...}` |
@@ -28,7 +28,7 @@ public enum DemoRoutes {
     /// Every route, JSON first.
     public static var all: [DemoRoute] { json + sessionsJSON + html + sessionsHTML }
 
-    /// Values from `/api/values/{key}` live in their own namespace, so a client cannot overwrite `user`.
+    /// Values from `/api/values/{key}` live in their own namespace, so a client cannot overwrite the demo's own keys.
     ///
     /// - Parameter key: The key from the path.
     /// - Returns: The session key, `values.<key>`.

@@ -49,6 +49,9 @@ public enum DemoVaporApplication {
         // `/healthz` answers while the store is down.
         app.middleware.use(ProbeMiddleware(probes: DemoRoutes.probes(metrics: metrics)))
         app.middleware.use(app.sessionKit.middleware)
+        // Logs the user the session is bound to in on req.auth, and binds or ends the
+        // session when a route signs in or out; the demo's names are its users.
+        app.middleware.use(DemoUser.sessionKitAuthenticator { name, _ in DemoUser(name: name) })
         for route in DemoRoutes.all {
             add(route, to: app, engine: engine)
         }
@@ -80,7 +83,18 @@ public enum DemoVaporApplication {
         for name in route.parameterNames {
             parameters[name] = req.parameters.get(name)
         }
-        return response(await route.handle(DemoRequest(session: req.sessionKit, engine: engine, parameters: parameters, body: body)))
+        let auth = DemoAuthentication(
+            user: req.auth.get(DemoUser.self),
+            // The authenticator binds the session to the user after the handler.
+            login: { req.auth.login($0) },
+            // The authenticator would end the session after the handler; ending it now
+            // lets the route write to the fresh session (the "signed out" flash).
+            logout: {
+                req.auth.logout(DemoUser.self)
+                req.sessionKit.invalidate()
+            }
+        )
+        return response(await route.handle(DemoRequest(session: req.sessionKit, engine: engine, auth: auth, parameters: parameters, body: body)))
     }
 
     /// Answers `GET` on a probe's path itself, passing every other request on.
@@ -102,4 +116,10 @@ public enum DemoVaporApplication {
         }
         return Response(status: HTTPResponseStatus(statusCode: demo.status), headers: headers, body: .init(string: demo.body))
     }
+}
+
+/// The demo's users sign in on `req.auth`; the session is bound to the name.
+extension DemoUser: SessionAuthenticatable {
+    /// The name: the session's owner.
+    public var sessionID: String { name }
 }

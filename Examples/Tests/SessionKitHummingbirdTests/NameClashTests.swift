@@ -5,11 +5,12 @@ import HummingbirdTesting
 import SessionKit
 import SessionKitConformance
 import SessionKitHummingbird
+import SessionKitHummingbirdAuth
 import Testing
 
 // This file compiles only while none of SessionKit's public names clash with
 // Hummingbird's or HummingbirdAuth's: every name below is written unqualified,
-// with all four modules imported.
+// with all five modules imported.
 
 /// SessionKit's documented names.
 typealias OurMiddleware = SessionKitMiddleware<BasicSessionKitRequestContext>
@@ -20,6 +21,8 @@ typealias OurEngine = SessionEngine
 typealias OurMemoryStore = MemoryStore
 typealias OurValue = SessionValue
 typealias OurStoreService = SessionStoreService
+typealias OurAuthenticator = SessionKitAuthenticator<OurAuthContext, UserSessionClosureRepository<String, String>>
+typealias OurAuthContext = BasicSessionKitAuthRequestContext<String>
 
 /// HummingbirdAuth's and Hummingbird's session and cookie names.
 typealias TheirMiddleware = SessionMiddleware<BasicSessionRequestContext<String, String>>
@@ -30,6 +33,8 @@ typealias TheirSessionData = SessionData<String>
 typealias TheirStorage = SessionStorage<String>
 typealias TheirCookie = Cookie
 typealias TheirCookies = Cookies
+typealias TheirAuthenticator = SessionAuthenticator<BasicSessionRequestContext<String, String>, UserSessionClosureRepository<String, String>>
+typealias TheirAuthContext = BasicAuthRequestContext<String>
 
 /// A context that is both a SessionKit context and a HummingbirdAuth session context.
 struct DualSessionContext: SessionKitRequestContext, SessionRequestContext {
@@ -48,16 +53,19 @@ struct DualSessionContext: SessionKitRequestContext, SessionRequestContext {
     @Test func documentedNamesResolveToTheirOwnModules() {
         let ours: [Any.Type] = [
             OurMiddleware.self, OurBasicContext.self, OurSession.self, OurEngine.self,
-            OurMemoryStore.self, OurValue.self, OurStoreService.self,
+            OurMemoryStore.self, OurValue.self, OurStoreService.self, OurAuthenticator.self, OurAuthContext.self,
         ]
         let theirs: [Any.Type] = [
             TheirMiddleware.self, TheirBasicContext.self, TheirSessionContext.self,
-            TheirSessionData.self, TheirStorage.self,
+            TheirSessionData.self, TheirStorage.self, TheirAuthenticator.self, TheirAuthContext.self,
         ]
 
         for type in ours {
             let name = String(reflecting: type)
-            #expect(name.hasPrefix("SessionKit.") || name.hasPrefix("SessionKitHummingbird."), "\(name)")
+            #expect(
+                name.hasPrefix("SessionKit.") || name.hasPrefix("SessionKitHummingbird.") || name.hasPrefix("SessionKitHummingbirdAuth."),
+                "\(name)"
+            )
         }
         for type in theirs {
             #expect(String(reflecting: type).hasPrefix("HummingbirdAuth."), "\(String(reflecting: type))")

@@ -12,6 +12,17 @@ import VaporTesting
 /// `app.sessionKit`). That this file compiles is the main check: none of the
 /// names is ambiguous.
 @Suite struct NameClashTests {
+    /// A user for both session authenticators.
+    struct SignedIn: SessionAuthenticatable {
+        var sessionID: String
+
+        /// Vapor's own, on `req.session`.
+        struct TheirAuthenticator: AsyncSessionAuthenticator {
+            typealias User = SignedIn
+            func authenticate(sessionID: String, for request: Request) async throws {}
+        }
+    }
+
     @Test func vaporSessionsAndSessionKitWorkSideBySide() async throws {
         try await withApp { app in
             // Vapor's sessions, configured the Vapor way.
@@ -41,6 +52,11 @@ import VaporTesting
                 let value: SessionValue? = ours.get("framework")
                 return "\(vaporData["framework"] ?? "-") \(value?.stringValue ?? "-")"
             }
+
+            // Vapor's session authenticator protocol beside SessionKit's.
+            let ourAuthenticator: any AsyncSessionKitAuthenticator = SessionKitUserAuthenticator<SignedIn> { _, _ in nil }
+            let theirAuthenticator: any AsyncSessionAuthenticator = SignedIn.TheirAuthenticator()
+            _ = (ourAuthenticator, theirAuthenticator)
 
             let response = try await app.testing().sendRequest(.GET, "/both")
 

@@ -398,6 +398,14 @@ public final class RequestSession: Sendable {
         }
     }
 
+    /// Whether this request invalidated the session (``invalidate()``), which signs it out.
+    ///
+    /// The adapters' authenticators read it after the handler: a session the
+    /// handler ended is not bound to the user again.
+    package var isInvalidated: Bool {
+        state.withLock { $0.isInvalidated }
+    }
+
     /// The operations this request recorded, in order.
     package var operations: [SessionOperation] {
         state.withLock { $0.operations }
