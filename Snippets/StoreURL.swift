@@ -3,7 +3,7 @@
 import Foundation
 import Hummingbird
 import SessionKitHummingbird
-import SessionKitStores
+import SessionKitVapor
 import Vapor
 
 func hummingbirdFromURL() async throws {
