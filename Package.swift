@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "SessionKitSQLite", targets: ["SessionKitSQLite"]),
         .library(name: "SessionKitPostgres", targets: ["SessionKitPostgres"]),
         .library(name: "SessionKitConformance", targets: ["SessionKitConformance"]),
+        .library(name: "SessionKitStores", targets: ["SessionKitStores"]),
     ],
     traits: [
         .trait(
@@ -122,6 +123,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // A store from one URL (`SessionStoreDriver(url:)`), for the stores whose traits are on.
+        .target(
+            name: "SessionKitStores",
+            dependencies: [
+                "SessionKit",
+                .target(name: "SessionKitSQLite", condition: .when(traits: ["SQLite"])),
+                .target(name: "SessionKitPostgres", condition: .when(traits: ["Postgres"])),
+                .target(name: "SessionKitRedis", condition: .when(traits: ["Redis"])),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SessionKitConformance",
             dependencies: ["SessionKit"],
@@ -131,6 +143,7 @@ let package = Package(
             name: "SessionKitHummingbird",
             dependencies: [
                 "SessionKit",
+                "SessionKitStores",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["Hummingbird"])),
                 .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["Hummingbird"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Hummingbird"])),
@@ -157,6 +170,7 @@ let package = Package(
             name: "SessionKitVapor",
             dependencies: [
                 "SessionKit",
+                "SessionKitStores",
                 .product(name: "Vapor", package: "vapor", condition: .when(traits: ["Vapor"])),
                 .product(name: "NIOCore", package: "swift-nio", condition: .when(traits: ["Vapor"])),
                 .product(name: "Logging", package: "swift-log"),
@@ -174,6 +188,15 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SessionKitStoresTests",
+            dependencies: [
+                "SessionKit",
+                "SessionKitStores",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -51,6 +51,7 @@ let package = Package(
                 .product(name: "SessionKitSQLite", package: "session-kit"),
                 .product(name: "SessionKitPostgres", package: "session-kit"),
                 .product(name: "SessionKitRedis", package: "session-kit"),
+                .product(name: "SessionKitStores", package: "session-kit"),
                 // SHA-256 of the pages' inline script and style, for their Content-Security-Policy.
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

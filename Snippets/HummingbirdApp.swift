@@ -17,11 +17,11 @@ struct AppContext: SessionKitRequestContext {
 // snippet.engine
 var configuration = SessionEngine.Configuration()
 configuration.expiry.idleTimeout = .seconds(60 * 60)  // signed out after an hour without a request
-let store = try FileStore(directory: "sessions")  // survives a restart; see "Choosing a store"
-let engine = try SessionEngine(store: store, configuration: configuration)  // throws on a bad setting
+// The store survives a restart (see "Choosing a store"); the service runs its expiry sweeps.
+let sessions = try await SessionKitService(.file(directory: "sessions"), configuration: configuration)  // throws on a bad setting
 
 let router = Router(context: AppContext.self)
-router.add(middleware: SessionKitMiddleware(engine: engine))
+router.add(middleware: sessions.middleware())
 // snippet.end
 
 // snippet.form
@@ -68,7 +68,7 @@ router.post("/logout") { _, context in
 let app = Application(
     router: router,
     configuration: .init(address: .hostname("127.0.0.1", port: 8080)),
-    services: [SessionStoreService(run: store.run)]  // expiry sweeps, ended by graceful shutdown
+    services: [sessions]  // the store's work, ended by graceful shutdown
 )
 // snippet.hide
 // Compiled by `swift build`, never run: the server starts only with SESSIONKIT_SNIPPET_SERVE set.

@@ -6,9 +6,9 @@ import Hummingbird
 import SessionKitHummingbird
 
 struct Login: Decodable { let name: String, password: String }
-let store = try MemoryStore()
+let sessions = try await SessionKitService(.memory)  // the engine, and the store's sweeps as one service
 let router = Router(context: BasicSessionKitRequestContext.self)
-router.add(middleware: SessionKitMiddleware(engine: try SessionEngine(store: store)))
+router.add(middleware: sessions.middleware())
 
 // The client's CSRF token: from this route, or the readable XSRF-TOKEN cookie. A POST without it: 403.
 router.get("/csrf") { _, context in context.session.csrfToken() }
@@ -19,7 +19,7 @@ router.post("/login") { request, context in
 }
 router.post("/counter") { _, context in "\(context.session.increment("count"))" }
 
-let app = Application(router: router, services: [SessionStoreService(run: store.run)])
+let app = Application(router: router, services: [sessions])
 // snippet.hide
 // Compiled by `swift build`, never run: the server starts only with SESSIONKIT_SNIPPET_SERVE set.
 guard ProcessInfo.processInfo.environment["SESSIONKIT_SNIPPET_SERVE"] != nil else { exit(0) }

@@ -11,12 +11,11 @@ func redisApp() async throws {
     let environment = ProcessInfo.processInfo.environment
     // snippet.show
     // snippet.redis
-    let store = try RedisStore(configuration: .init(url: environment["REDIS_URL"] ?? "redis://127.0.0.1:6379/0"))
-    let engine = try SessionEngine(store: store)
+    let sessions = try await SessionKitService(.redis(url: environment["REDIS_URL"] ?? "redis://127.0.0.1:6379/0"))
     let router = Router(context: BasicSessionKitRequestContext.self)
-    router.add(middleware: SessionKitMiddleware(engine: engine))
-    // RedisStore.run() waits for graceful shutdown, then closes the store's connections.
-    let app = Application(router: router, services: [SessionStoreService(run: store.run)])
+    router.add(middleware: sessions.middleware())
+    // The service waits for graceful shutdown, then closes the store's connections.
+    let app = Application(router: router, services: [sessions])
     try await app.runService()
     // snippet.end
     // snippet.hide
@@ -71,13 +70,12 @@ func postgresApp() async throws {
     // snippet.show
     // snippet.postgres
     let url = environment["DATABASE_URL"] ?? "postgres://app:secret@127.0.0.1:5432/app"
-    let client = PostgresClient(configuration: try PostgresStore.clientConfiguration(url: url))
-    let store = try PostgresStore(client: client)
-    let engine = try SessionEngine(store: store)
+    let sessions = try await SessionKitService(.postgres(url: url))
     let router = Router(context: BasicSessionKitRequestContext.self)
-    router.add(middleware: SessionKitMiddleware(engine: engine))
-    // The pool runs as a service; the store's run() deletes expired rows every 5 minutes.
-    let app = Application(router: router, services: [client, SessionStoreService(run: store.run)])
+    router.add(middleware: sessions.middleware())
+    // The service runs the client's pool, creates the table when the server answers,
+    // and deletes expired rows every 5 minutes.
+    let app = Application(router: router, services: [sessions])
     try await app.runService()
     // snippet.end
     // snippet.hide

@@ -10,9 +10,8 @@ let app = try await Application.make(.detect())
 // snippet.engine
 var configuration = SessionEngine.Configuration()
 configuration.expiry.idleTimeout = .seconds(60 * 60)  // signed out after an hour without a request
-let store = try FileStore(directory: "sessions")  // survives a restart; see "Choosing a store"
-app.sessionKit.engine = try SessionEngine(store: store, configuration: configuration)  // throws on a bad setting
-app.lifecycle.use(SessionStoreLifecycleHandler(run: store.run))  // expiry sweeps while the app runs
+// The store survives a restart (see "Choosing a store"); its expiry sweeps run while the app runs.
+try await app.sessionKit.use(.file(directory: "sessions"), configuration: configuration)  // throws on a bad setting
 
 // Only the routes of this group load sessions (and check CSRF); the others never read the cookie.
 let web = app.grouped(app.sessionKit.middleware)

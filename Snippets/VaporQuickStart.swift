@@ -7,10 +7,8 @@ import Vapor
 
 struct Login: Content { let name: String, password: String }
 let app = try await Application.make(.detect())
-let store = try MemoryStore()
-app.sessionKit.engine = try SessionEngine(store: store)
+try await app.sessionKit.use(.memory)  // the engine, and the store's sweeps while the app runs
 app.middleware.use(app.sessionKit.middleware)
-app.lifecycle.use(SessionStoreLifecycleHandler(run: store.run))
 
 // The client's CSRF token: from this route, or the readable XSRF-TOKEN cookie. A POST without it: 403.
 app.get("csrf") { req in req.sessionKit.csrfToken() }

@@ -1,6 +1,8 @@
 #if Hummingbird
 // An app that imports this module gets SessionKit's API with it.
 @_exported public import SessionKit
+// And SessionStoreDriver(url:), for the stores whose traits are on.
+@_exported public import SessionKitStores
 #else
 #warning("SessionKitHummingbird is empty: turn on the package trait \"Hummingbird\" (.package(url: ..., traits: [\"Hummingbird\"]))")
 #endif

@@ -1,5 +1,5 @@
 #if Hummingbird
-public import HTTPTypes
+import HTTPTypes
 public import Hummingbird
 public import SessionKit
 
@@ -8,14 +8,17 @@ public import SessionKit
 ///
 /// It only translates: the Cookie header goes in, `Set-Cookie`, `Vary` and
 /// `Cache-Control` come out; every decision is the engine's. A store failure
-/// is answered with `503 Service Unavailable` and a short body naming the
-/// store, never with an empty session. When the handler throws, nothing is
-/// committed; a ``CSRFError`` it throws (from `validateCSRF`) is answered like the
-/// automatic check's refusal, and a ``SessionStoreError`` like a store failure.
+/// throws a ``SessionKitHTTPError`` that Hummingbird renders as `503 Service
+/// Unavailable` with a short body naming the store, never an empty session.
+/// When the handler throws, nothing is committed; a ``CSRFError`` it throws (from
+/// `validateCSRF`) is thrown on like the automatic check's refusal, and a
+/// ``SessionStoreError`` like a store failure.
 ///
 /// Unsafe requests pass the engine's CSRF check before the handler runs; a
-/// refused one gets `403` with a short body saying why (JSON when the client
-/// accepts JSON), and nothing is written. To find the token in a form body the
+/// refused one throws a ``SessionKitHTTPError`` that renders as `403` with a
+/// short body saying why (JSON when the client accepts JSON), and nothing is
+/// written. A middleware of the app's own, added before this one, can catch
+/// ``SessionKitHTTPError`` and answer in the app's style. To find the token in a form body the
 /// middleware reads at most ``CSRFConfiguration/maximumFormBodySize`` bytes and
 /// hands the same bytes on, so the handler can still read the body.
 ///
@@ -52,28 +55,28 @@ public struct SessionKitMiddleware<Context: SessionKitRequestContext>: RouterMid
         do {
             session = try await engine.load(cookieHeader: CookieHeader.joined(request.headers[values: .cookie]), client: client(of: request, context: context))
         } catch let error as SessionStoreError {
-            return .sessionStoreUnavailable(error)
+            throw SessionKitHTTPError(storeError: error)
         }
         context.session = session
         var request = request
-        if let refusal = try await checkCSRF(&request, session: session) { return refusal }
+        try await checkCSRF(&request, session: session)
         var response: Response
         do {
             response = try await next(request, context)
         } catch let error as CSRFError {
             // A route's own check (`validateCSRF`) refused the request: the same answer
             // as the automatic check's, and nothing is committed.
-            return .csrfRefused(error, request: request)
+            throw SessionKitHTTPError(csrfError: error)
         } catch let error as SessionStoreError {
             // A route's own store call (listing or revoking sessions) failed: 503 naming
             // the store, not a 500; nothing is committed.
-            return .sessionStoreUnavailable(error)
+            throw SessionKitHTTPError(storeError: error)
         }
         let result: SessionCommitResult
         do {
             result = try await engine.commit(session)
         } catch let error as SessionStoreError {
-            return .sessionStoreUnavailable(error)
+            throw SessionKitHTTPError(storeError: error)
         }
         response.headers.appendSessionHeaders(
             result.headers(vary: response.headers[values: .vary], cacheControl: response.headers[values: .cacheControl])
@@ -83,9 +86,9 @@ public struct SessionKitMiddleware<Context: SessionKitRequestContext>: RouterMid
 }
 
 extension SessionKitMiddleware {
-    /// Runs the CSRF check; returns the refusal to send, or `nil` to go on.
-    private func checkCSRF(_ request: inout Request, session: RequestSession) async throws -> Response? {
-        guard engine.csrfMayCheck(method: request.method.rawValue) else { return nil }
+    /// Runs the CSRF check; throws the refusal.
+    private func checkCSRF(_ request: inout Request, session: RequestSession) async throws {
+        guard engine.csrfMayCheck(method: request.method.rawValue) else { return }
         let headers = request.headers
         let csrfRequest = engine.csrfRequest(method: request.method.rawValue, path: request.uri.path, host: request.head.authority) {
             HTTPField.Name($0).flatMap { headers[$0] }
@@ -99,11 +102,11 @@ extension SessionKitMiddleware {
             } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
                 // The body stream throws NIOCore's NIOTooManyBytesError, which Hummingbird
                 // makes an HTTPResponseError with this status; an HTTPError alone never matches.
-                return .csrfRefused(engine.csrfFormTooLarge(csrfRequest), request: request)
+                throw SessionKitHTTPError(csrfError: engine.csrfFormTooLarge(csrfRequest))
             }
         }
-        guard let failure = engine.checkCSRF(csrfRequest, session: session, formBody: formBody) else { return nil }
-        return .csrfRefused(failure, request: request)
+        guard let failure = engine.checkCSRF(csrfRequest, session: session, formBody: formBody) else { return }
+        throw SessionKitHTTPError(csrfError: failure)
     }
 }
 
@@ -126,26 +129,4 @@ extension HTTPFields {
     }
 }
 
-extension Response {
-    /// `403` (or `413`) with a short body saying why, as the engine words it.
-    static func csrfRefused(_ error: CSRFError, request: Request) -> Response {
-        Response(error.response(acceptHeaders: request.headers[values: .accept]))
-    }
-
-    /// `503` with a short text body naming the store, as the engine words it.
-    static func sessionStoreUnavailable(_ error: SessionStoreError) -> Response {
-        Response(error.response)
-    }
-
-    /// Copies an engine response across.
-    init(_ response: SessionErrorResponse) {
-        var headers = HTTPFields()
-        headers.appendSessionHeaders(response.headers)
-        self.init(
-            status: HTTPResponse.Status(code: response.status),
-            headers: headers,
-            body: .init(byteBuffer: ByteBuffer(string: response.body))
-        )
-    }
-}
 #endif  // Hummingbird

@@ -4,6 +4,9 @@ public import ServiceLifecycle
 /// Runs a store's background work (expiry sweeps) as a Hummingbird service,
 /// ended by graceful shutdown.
 ///
+/// For a store made in the app, beside an engine made by hand. ``SessionKitService``
+/// does both from a driver in one value.
+///
 /// ```swift
 /// let store = try FileStore(directory: "sessions")
 /// let app = Application(router: router, services: [SessionStoreService(run: store.run)])

@@ -13,6 +13,8 @@ public import Vapor
 /// store, never with an empty session. When the handler throws, nothing is
 /// committed; a ``CSRFError`` it throws (from `validateCSRF`) is answered like the
 /// automatic check's refusal, and a ``SessionStoreError`` like a store failure.
+/// With ``throwsErrors`` each of these is thrown instead, as a
+/// ``SessionKitVaporError``, for the app's own error handling to render.
 ///
 /// Unsafe requests pass the engine's CSRF check before the handler runs; a
 /// refused one gets `403` with a short body saying why (JSON when the client
@@ -23,7 +25,7 @@ public import Vapor
 /// still reads it, through `req.body.data`, `req.content` or a `.stream` route.
 ///
 /// ```swift
-/// app.sessionKit.engine = try SessionEngine(store: MemoryStore())
+/// try await app.sessionKit.use(.memory)
 /// app.middleware.use(app.sessionKit.middleware)
 /// app.post("counter") { req in
 ///     "\(req.sessionKit.increment("count"))"
@@ -35,14 +37,65 @@ public import Vapor
 /// through it and the session is not committed. The name differs from Vapor's
 /// `SessionsMiddleware` on purpose, so both can be used in one app.
 public struct SessionKitVaporMiddleware: AsyncMiddleware {
-    /// The engine that loads and commits sessions.
-    public let engine: SessionEngine
+    private let source: EngineSource
+    /// Whether refusals and store failures are thrown to the app's error handling
+    /// as ``SessionKitVaporError`` instead of answered here.
+    public let throwsErrors: Bool
+
+    private enum EngineSource: Sendable {
+        case engine(SessionEngine)
+        case slot(SessionEngineSlot)
+    }
 
     /// Creates the middleware.
     ///
-    /// - Parameter engine: The engine that loads and commits sessions.
-    public init(engine: SessionEngine) {
-        self.engine = engine
+    /// - Parameters:
+    ///   - engine: The engine that loads and commits sessions.
+    ///   - throwsErrors: `false` (the default) to answer a CSRF refusal (`403`,
+    ///     `413` for an oversized form) or a store failure (`503`) with SessionKit's
+    ///     own short response; `true` to throw a ``SessionKitVaporError`` for the
+    ///     app's `ErrorMiddleware` or a middleware registered before this one to
+    ///     render. (Vapor's `ErrorMiddleware` renders every `AbortError` as JSON
+    ///     `{"error": true, "reason": …}`, so throwing by default would change
+    ///     SessionKit's responses for every app.)
+    public init(engine: SessionEngine, throwsErrors: Bool = false) {
+        self.source = .engine(engine)
+        self.throwsErrors = throwsErrors
+    }
+
+    init(engineSlot: SessionEngineSlot, throwsErrors: Bool) {
+        self.source = .slot(engineSlot)
+        self.throwsErrors = throwsErrors
+    }
+
+    /// The engine that loads and commits sessions.
+    ///
+    /// - Precondition: For the middleware of ``Application/SessionKitConfiguration/middleware``,
+    ///   an engine is set (`app.sessionKit.use(_:)`); an app without one does not start.
+    public var engine: SessionEngine {
+        switch source {
+        case .engine(let engine): return engine
+        case .slot(let slot):
+            guard let engine = slot.engine else {
+                preconditionFailure("app.sessionKit.middleware used with no engine; call app.sessionKit.use(_:) while configuring the app")
+            }
+            return engine
+        }
+    }
+
+    /// The engine, or a configuration error for a request that came before one was set.
+    private func resolvedEngine() throws -> SessionEngine {
+        switch source {
+        case .engine(let engine): return engine
+        case .slot(let slot):
+            guard let engine = slot.engine else {
+                throw SessionConfigurationError(
+                    setting: "app.sessionKit",
+                    reason: "no engine is set; call `try await app.sessionKit.use(.memory)` (or another store) while configuring the app"
+                )
+            }
+            return engine
+        }
     }
 
     /// Vapor's entry point: runs ``respond(to:chainingTo:)-(_,AsyncResponder)`` in a task
@@ -57,6 +110,12 @@ public struct SessionKitVaporMiddleware: AsyncMiddleware {
     ///   - next: The rest of the chain.
     /// - Returns: The response, with the session's headers.
     public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
+        let engine: SessionEngine
+        do {
+            engine = try resolvedEngine()
+        } catch {
+            return request.eventLoop.makeFailedFuture(error)
+        }
         let promise = request.eventLoop.makePromise(of: Response.self)
         let responder = AsyncBasicResponder { try await next.respond(to: $0).get() }
         if engine.blocksCallingThread {
@@ -80,31 +139,40 @@ public struct SessionKitVaporMiddleware: AsyncMiddleware {
     ///   - next: The rest of the chain.
     /// - Returns: The response, with the session's headers.
     public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let engine = try resolvedEngine()
+        do {
+            return try await respond(to: request, chainingTo: next, engine: engine)
+        } catch let error as SessionKitVaporError where !throwsErrors {
+            return error.defaultResponse
+        }
+    }
+
+    private func respond(to request: Request, chainingTo next: any AsyncResponder, engine: SessionEngine) async throws -> Response {
         let session: RequestSession
         do {
-            session = try await engine.load(cookieHeader: CookieHeader.joined(request.headers[.cookie]), client: client(of: request))
+            session = try await engine.load(cookieHeader: CookieHeader.joined(request.headers[.cookie]), client: client(of: request, engine: engine))
         } catch let error as SessionStoreError {
-            return .sessionStoreUnavailable(error)
+            throw SessionKitVaporError(storeError: error)
         }
         request.storage[RequestSessionKey.self] = session
-        if let refusal = try await checkCSRF(request, session: session) { return refusal }
+        try await checkCSRF(request, session: session, engine: engine)
         let response: Response
         do {
             response = try await next.respond(to: request)
         } catch let error as CSRFError {
             // A route's own check (`validateCSRF`) refused the request: the same answer
             // as the automatic check's, and nothing is committed.
-            return .csrfRefused(error, request: request)
+            throw SessionKitVaporError(csrfError: error, acceptHeaders: request.headers[.accept])
         } catch let error as SessionStoreError {
             // A route's own store call (listing or revoking sessions) failed: 503 naming
             // the store, not a 500; nothing is committed.
-            return .sessionStoreUnavailable(error)
+            throw SessionKitVaporError(storeError: error)
         }
         let result: SessionCommitResult
         do {
             result = try await engine.commit(session)
         } catch let error as SessionStoreError {
-            return .sessionStoreUnavailable(error)
+            throw SessionKitVaporError(storeError: error)
         }
         for header in result.headers(vary: response.headers[.vary], cacheControl: response.headers[.cacheControl]) {
             response.headers.add(name: header.name, value: header.value)
@@ -114,9 +182,10 @@ public struct SessionKitVaporMiddleware: AsyncMiddleware {
 }
 
 extension SessionKitVaporMiddleware {
-    /// Runs the CSRF check; returns the refusal to send, or `nil` to go on.
-    private func checkCSRF(_ request: Request, session: RequestSession) async throws -> Response? {
-        guard engine.csrfMayCheck(method: request.method.rawValue) else { return nil }
+    /// Runs the CSRF check; throws the refusal.
+    private func checkCSRF(_ request: Request, session: RequestSession, engine: SessionEngine) async throws {
+        guard engine.csrfMayCheck(method: request.method.rawValue) else { return }
+        let accept = request.headers[.accept]
         let headers = request.headers
         let csrfRequest = engine.csrfRequest(method: request.method.rawValue, path: request.url.path, host: headers.first(name: .host)) {
             headers.first(name: $0)
@@ -130,22 +199,22 @@ extension SessionKitVaporMiddleware {
                 // reads in turn. Vapor refuses a body of `max` bytes or more, hence the `+ 1`.
                 buffer = try await request.body.collect(max: limit + 1).get()
             } catch let error as any AbortError where error.status == .payloadTooLarge {
-                return .csrfRefused(engine.csrfFormTooLarge(csrfRequest), request: request)
+                throw SessionKitVaporError(csrfError: engine.csrfFormTooLarge(csrfRequest), acceptHeaders: accept)
             }
             // A body that arrived whole was collected by Vapor already, and `collect` applies no limit to it.
             guard (buffer?.readableBytes ?? 0) <= limit else {
-                return .csrfRefused(engine.csrfFormTooLarge(csrfRequest), request: request)
+                throw SessionKitVaporError(csrfError: engine.csrfFormTooLarge(csrfRequest), acceptHeaders: accept)
             }
             formBody = buffer.map { Array($0.readableBytesView) } ?? []
         }
-        guard let failure = engine.checkCSRF(csrfRequest, session: session, formBody: formBody) else { return nil }
-        return .csrfRefused(failure, request: request)
+        guard let failure = engine.checkCSRF(csrfRequest, session: session, formBody: formBody) else { return }
+        throw SessionKitVaporError(csrfError: failure, acceptHeaders: accept)
     }
 }
 
 extension SessionKitVaporMiddleware {
     /// The client details the engine may record (only when its metadata configuration asks).
-    private func client(of request: Request) -> SessionClient? {
+    private func client(of request: Request, engine: SessionEngine) -> SessionClient? {
         let metadata = engine.configuration.metadata
         guard metadata.recordsUserAgent || metadata.recordsIPAddress else { return nil }
         // The connection's peer, as the Hummingbird adapter uses; not a header a client can forge.
@@ -153,22 +222,4 @@ extension SessionKitVaporMiddleware {
     }
 }
 
-extension Response {
-    /// `403` (or `413`) with a short body saying why, as the engine words it.
-    static func csrfRefused(_ error: CSRFError, request: Request) -> Response {
-        Response(error.response(acceptHeaders: request.headers[.accept]))
-    }
-
-    /// `503` with a short text body naming the store, as the engine words it.
-    static func sessionStoreUnavailable(_ error: SessionStoreError) -> Response {
-        Response(error.response)
-    }
-
-    /// Copies an engine response across.
-    convenience init(_ response: SessionErrorResponse) {
-        var headers = HTTPHeaders()
-        for header in response.headers { headers.add(name: header.name, value: header.value) }
-        self.init(status: HTTPResponseStatus(statusCode: response.status), headers: headers, body: .init(string: response.body))
-    }
-}
 #endif  // Vapor

@@ -17,7 +17,7 @@ public enum DemoApplication {
     /// `SessionKitAuthenticator` finds from it (`context.identity`).
     public typealias Context = BasicSessionKitAuthRequestContext<DemoUser>
 
-    /// Builds the application described by `configuration`, with its store's background work as services.
+    /// Builds the application described by `configuration`, with its store's background work as one service.
     ///
     /// - Parameters:
     ///   - configuration: The demo's settings.
@@ -31,15 +31,19 @@ public enum DemoApplication {
         logger: Logger,
         metrics: DemoMetrics? = nil
     ) async throws -> some ApplicationProtocol {
-        let backend = try await DemoEngineFactory.make(configuration: configuration, logger: logger)
+        let sessions = try await SessionKitService(
+            DemoEngineFactory.driver(configuration: configuration),
+            configuration: configuration.engine,
+            logger: logger
+        )
         return Application(
-            router: router(engine: backend.engine, metrics: metrics),
+            router: router(engine: sessions.engine, metrics: metrics),
             // A request Hummingbird refuses with 400 (a header over its limit) leaves
             // the connection half-closed and no longer read: CloseAfterParseError closes
             // it, and the idle timeout is the backstop for a client that goes silent.
             server: .http1(configuration: .init(additionalChannelHandlers: [CloseAfterParseError()], idleTimeout: .seconds(30))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "session-demo"),
-            services: backend.backgroundTasks.map { SessionStoreService(run: $0) },
+            services: [sessions],
             logger: logger
         )
     }

@@ -2,6 +2,7 @@ public import Logging
 public import SessionKit
 import SessionKitPostgres
 import SessionKitRedis
+import SessionKitStores
 
 /// The demo's settings, read from environment variables.
 ///
@@ -42,6 +43,12 @@ public struct DemoConfiguration: Sendable {
     public var port: Int = 8080
     /// `SESSION_STORE`: `memory`, `file`, `sqlite`, `postgres`, `redis` or `cookie`. Default `sqlite`.
     public var store: StoreKind = .sqlite
+    /// `SESSION_STORE_URL`: the store as one URL, as `SessionStoreDriver(url:)` reads it
+    /// (`memory:`, `file:///path`, `sqlite:///path`, `redis://…`, `rediss://…`,
+    /// `redis-sentinel://…`, `redis-cluster://…`, `postgres://…`). When set, it names the
+    /// store instead of `SESSION_STORE` (which must then be unset) and its
+    /// variables, and every store keeps its default timeouts.
+    public var storeURL: String?
     /// `SESSION_FILE_PATH`: the file store's folder. Default `.sessionkit/sessions` in the working directory.
     public var filePath: String = ".sessionkit/sessions"
     /// `SESSION_SQLITE_PATH`: the SQLite store's database file; its folder is created
@@ -115,6 +122,17 @@ public struct DemoConfiguration: Sendable {
             }
             self.store = kind
         }
+        if let url = environment["SESSION_STORE_URL"] {
+            guard environment["SESSION_STORE"] == nil else {
+                throw SessionConfigurationError(
+                    setting: "SESSION_STORE_URL",
+                    reason: "names the store, and so does SESSION_STORE; set only one of them"
+                )
+            }
+            // Parsed now so a bad URL fails at start-up; the error never quotes the URL.
+            _ = try SessionStoreDriver(url: url, setting: "SESSION_STORE_URL")
+            self.storeURL = url
+        }
         if let path = environment["SESSION_FILE_PATH"] {
             guard !path.isEmpty else { throw SessionConfigurationError(setting: "SESSION_FILE_PATH", reason: "must not be empty") }
             self.filePath = path
@@ -134,7 +152,7 @@ public struct DemoConfiguration: Sendable {
         }
         // A URL is read only for the store that uses it: hosting platforms set
         // DATABASE_URL for other purposes, in forms this demo need not understand.
-        switch store {
+        switch storeURL == nil ? store : nil {
         case .postgres:
             guard let url = environment["DATABASE_URL"], !url.isEmpty else {
                 throw SessionConfigurationError(
@@ -163,7 +181,7 @@ public struct DemoConfiguration: Sendable {
                 }
                 self.redisCAFile = caFile
             }
-        case .memory, .file, .sqlite, .cookie:
+        case .memory, .file, .sqlite, .cookie, nil:
             break
         }
         if let text = environment["SESSION_STORE_MAX_IN_FLIGHT"] {

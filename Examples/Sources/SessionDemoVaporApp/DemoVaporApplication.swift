@@ -25,14 +25,11 @@ public enum DemoVaporApplication {
         // session token would reach the log: its logger never goes below debug.
         // SessionKit logs nothing at trace, so LOG_LEVEL=trace loses nothing of it.
         app.logger.logLevel = max(configuration.logLevel, .debug)
-        let backend = try await DemoEngineFactory.make(configuration: configuration, logger: app.logger)
+        try await app.sessionKit.use(DemoEngineFactory.driver(configuration: configuration), configuration: configuration.engine)
         app.http.server.configuration.hostname = configuration.host
         app.http.server.configuration.port = configuration.port
         app.http.server.configuration.serverName = "session-demo"
-        for run in backend.backgroundTasks {
-            app.lifecycle.use(SessionStoreLifecycleHandler(run: run))
-        }
-        routes(app, engine: backend.engine, metrics: metrics)
+        routes(app, engine: app.sessionKit.engine, metrics: metrics)
     }
 
     /// Sets `engine` as the app's SessionKit engine, installs the middleware and

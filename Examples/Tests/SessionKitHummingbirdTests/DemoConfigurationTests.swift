@@ -282,4 +282,43 @@ import Testing
         #expect(error?.reason.isEmpty == false)
         #expect(error?.description.contains(invalid.setting) == true)
     }
+
+    // MARK: SESSION_STORE_URL
+
+    @Test func storeURLNamesTheStore() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sessionkit-demo-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configuration = try DemoConfiguration(environment: ["SESSION_STORE_URL": "sqlite://\(folder.path)/sessions.sqlite"])
+
+        let backend = try await DemoEngineFactory.make(configuration: configuration, logger: Logger(label: "test"))
+
+        #expect(backend.engine.storeName == "sqlite")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("sessions.sqlite").path))
+    }
+
+    @Test func storeURLWithoutItsServerIsBuiltToo() async throws {
+        let configuration = try DemoConfiguration(environment: ["SESSION_STORE_URL": "redis://127.0.0.1:1"])
+
+        let backend = try await DemoEngineFactory.make(configuration: configuration, logger: Logger(label: "test"))
+
+        #expect(backend.engine.storeName == "redis")
+    }
+
+    @Test(arguments: ["mysql://root:hunter2@db/app", "postgres://app:hunter2@db:0/app", "file://elsewhere/sessions"])
+    func badStoreURLFailsAtStartUpNamingTheVariable(_ url: String) {
+        let error = #expect(throws: SessionConfigurationError.self) {
+            try DemoConfiguration(environment: ["SESSION_STORE_URL": url])
+        }
+
+        #expect(error?.setting == "SESSION_STORE_URL")
+        #expect(error?.description.contains("hunter2") == false)
+    }
+
+    @Test func storeURLAndSessionStoreTogetherIsAnError() {
+        let error = #expect(throws: SessionConfigurationError.self) {
+            try DemoConfiguration(environment: ["SESSION_STORE_URL": "memory:", "SESSION_STORE": "memory"])
+        }
+
+        #expect(error?.setting == "SESSION_STORE_URL")
+    }
 }

@@ -1,0 +1,2 @@
+// An app that imports this module gets SessionKit's API with it.
+@_exported public import SessionKit
