@@ -201,6 +201,9 @@ final class RedisConnectionPool: Sendable {
         let connections = state.withLock { state in
             defer {
                 state.connections = []
+                // A connect in flight goes to the server being left: callers from now on
+                // open a new one instead of waiting for it, and it is closed when it lands.
+                state.opening = nil
                 state.retryAt = .uptimeNanoseconds(0)
                 state.generation += 1
             }
@@ -260,8 +263,9 @@ final class RedisConnectionPool: Sendable {
     }
 
     private func open(_ promise: EventLoopPromise<RESPConnection>) {
-        promise.futureResult.whenComplete { result in
-            self.openingFinished(result)
+        let future = promise.futureResult
+        future.whenComplete { result in
+            self.openingFinished(result, of: future)
         }
         // The connection runs on the loop its promise was made on.
         let loop = promise.futureResult.eventLoop
@@ -279,13 +283,15 @@ final class RedisConnectionPool: Sendable {
         }
     }
 
-    private func openingFinished(_ result: Result<RESPConnection, any Error>) {
+    private func openingFinished(_ result: Result<RESPConnection, any Error>, of future: EventLoopFuture<RESPConnection>) {
         let address = "\(addresses)"
         switch result {
         case .success(let connection):
             let (isKept, failuresBefore) = state.withLock { state -> (Bool, Int) in
-                state.opening = nil
-                guard !state.isShutDown, state.openingGeneration == state.generation else { return (false, 0) }
+                // `reconnect()` forgets a connect in flight; another may be in flight by now.
+                let isCurrent = state.opening === future
+                if isCurrent { state.opening = nil }
+                guard isCurrent, !state.isShutDown, state.openingGeneration == state.generation else { return (false, 0) }
                 let failures = state.consecutiveFailures
                 state.connections.append(connection)
                 state.consecutiveFailures = 0
@@ -307,13 +313,16 @@ final class RedisConnectionPool: Sendable {
                 )
             }
         case .failure(let error):
-            let failures = state.withLock { state -> Int in
+            let failures = state.withLock { state -> Int? in
+                // A failed connect to a server `reconnect()` has left says nothing of the next one.
+                guard state.opening === future else { return nil }
                 state.opening = nil
                 state.consecutiveFailures += 1
                 state.retryAt = .now() + backoff(afterFailures: state.consecutiveFailures)
                 state.lastFailure = error
                 return state.consecutiveFailures
             }
+            guard let failures else { return }
             // The first failure of a streak is worth a warning; the retries after it are noise.
             logger.log(
                 level: failures == 1 ? .warning : .debug,
