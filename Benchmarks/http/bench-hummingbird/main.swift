@@ -159,31 +159,46 @@ func runHummingbirdAuth() async throws {
 /// The physical limit of a session counter on Redis: the two round trips a counter
 /// needs (the load, `HMGET`, and the compare-and-swap script) through SessionKit's own
 /// Redis client, with no session logic around them: no cookie, no token, no payload
-/// codec (the record's data is the count as decimal text), no engine.
-/// Every request works on the record the last POST /login made; a lost
-/// compare-and-swap loads again and retries, so no increment is lost.
+/// codec (the record's data is the count as decimal text), no engine, no commit queue.
+///
+/// The requests take turns over 64 records (made by POST /login), so the 32 concurrent
+/// requests rarely race for one record: the floor is two round trips, not a
+/// compare-and-swap conflict storm on a single key (which the session counter avoids
+/// with its commit queue). A lost compare-and-swap loads again and retries, so no
+/// increment is lost; GET /count sums the records.
 func runRedisFloor(store: RedisStore) async throws {
-    // POST /login starts a fresh record, so the measured run counts from zero.
-    let currentKey = Mutex(SessionToken.generate().key)
+    let recordCount = 64
+    let makeKeys: @Sendable () -> [SessionKey] = { (0..<recordCount).map { _ in SessionToken.generate().key } }
+    let keys = Mutex(makeKeys())
+    let turn = Atomic<Int>(0)
     let expiry: @Sendable () -> Date = { Date().addingTimeInterval(3600) }
     @Sendable func count(_ key: SessionKey) async throws -> (Int, SessionVersion?) {
         guard let stored = try await store.load(key) else { return (0, nil) }
         return (Int(String(decoding: stored.record.data, as: UTF8.self)) ?? 0, stored.version)
     }
+    @Sendable func total() async throws -> Int {
+        var sum = 0
+        for key in keys.withLock({ $0 }) { sum += try await count(key).0 }
+        return sum
+    }
     let router = Router()
     router.add(middleware: IncrementCountingMiddleware())
     addCommonRoutes(to: router)
     router.post("/login") { _, _ in
-        let key = SessionToken.generate().key
-        _ = try await store.save(SessionRecord(key: key, data: Array("0".utf8), expiresAt: expiry()), expecting: nil)
-        currentKey.withLock { $0 = key }
+        // Fresh records, so the measured run counts from zero.
+        let fresh = makeKeys()
+        for key in fresh {
+            _ = try await store.save(SessionRecord(key: key, data: Array("0".utf8), expiresAt: expiry()), expecting: nil)
+        }
+        keys.withLock { $0 = fresh }
         return "ok"
     }
     router.get("/read") { _, _ in
-        String(try await count(currentKey.withLock { $0 }).0)
+        String(try await count(keys.withLock { $0[0] }).0)
     }
     router.post("/counter") { _, _ in
-        let key = currentKey.withLock { $0 }
+        let index = turn.add(1, ordering: .relaxed).newValue % recordCount
+        let key = keys.withLock { $0[index] }
         while true {
             let (value, version) = try await count(key)
             let record = SessionRecord(key: key, data: Array(String(value + 1).utf8), expiresAt: expiry())
@@ -193,7 +208,7 @@ func runRedisFloor(store: RedisStore) async throws {
         }
     }
     router.get("/count") { _, _ in
-        String(try await count(currentKey.withLock { $0 }).0)
+        String(try await total())
     }
     try await Application(router: router, configuration: configuration, logger: logger).runService()
 }
