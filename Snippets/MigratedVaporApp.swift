@@ -40,8 +40,8 @@ struct User: SessionAuthenticatable {
 // snippet.end
 
 // snippet.configure
-func configure(_ app: Application) throws {
-    app.sessionKit.engine = try SessionEngine(store: MemoryStore())  // was: app.sessions.use(.memory)
+func configure(_ app: Application) async throws {
+    try await app.sessionKit.use(.memory)  // was: app.sessions.use(.memory)
     app.middleware.use(app.sessionKit.middleware)  // was: app.middleware.use(app.sessions.middleware)
     let signedIn = app.grouped(User.sessionKitAuthenticator(find: User.find))  // was: User.sessionAuthenticator()
 

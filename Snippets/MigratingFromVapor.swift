@@ -11,9 +11,7 @@ let app = try await Application.make(.testing)
 app.sessions.use(.memory)
 let legacy = app.grouped(app.sessions.middleware)
 
-let store = try MemoryStore()
-app.sessionKit.engine = try SessionEngine(store: store)
-app.lifecycle.use(SessionStoreLifecycleHandler(run: store.run))
+try await app.sessionKit.use(.memory)
 let moved = app.grouped(app.sessionKit.middleware)
 
 legacy.get("old-cart") { req in req.session.data["cart"] ?? "empty" }

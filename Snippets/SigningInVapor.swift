@@ -22,7 +22,7 @@ struct User: SessionAuthenticatable, Content {
 // snippet.end
 
 // snippet.routes
-app.sessionKit.engine = try SessionEngine(store: MemoryStore())
+try await app.sessionKit.use(.memory)
 app.middleware.use(app.sessionKit.middleware)
 let signedIn = app.grouped(User.sessionKitAuthenticator { id, _ in try await Users.find(id: id) })
 

@@ -15,7 +15,7 @@ import VaporTesting
 
     @Test func migratedAppSignsInAndOutOnReqAuth() async throws {
         try await withApp { app in
-            try configure(app)
+            try await configure(app)
             let client = try app.testing()
             var jar = CookieJar()
             #expect(try await client.send(.GET, "/me", jar: &jar).status == .unauthorized)
@@ -46,7 +46,7 @@ import VaporTesting
 
     @Test func migratedAppRefusesAWrongPasswordAndBindsNothing() async throws {
         try await withApp { app in
-            try configure(app)
+            try await configure(app)
             let client = try app.testing()
             var jar = CookieJar()
             let token = try await loginToken(client, &jar)
