@@ -32,20 +32,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEMOS, REPO_ROOT, Client, record, start_demo
+from conftest import REPO_ROOT, Client, record, start_demo
 
 BROWSERS = int(os.environ.get("CLUSTER_BROWSERS", "24"))
 USERS = 6
 RESHARD_SLOTS = int(os.environ.get("CLUSTER_RESHARD_SLOTS", "2000"))
 STORE_TIMEOUT_MS = 2000
-
-
-def binary_supports_cluster(name: str) -> bool:
-    """Whether the demo binary was built with the redis-cluster:// URL parser."""
-    try:
-        return b"redis-cluster" in Path(DEMOS[name]).read_bytes()
-    except OSError:
-        return False
 
 
 class Cluster:
@@ -164,8 +156,6 @@ def cluster(workdir: Path):
     running.stop()
 
 
-@pytest.mark.skipif(not binary_supports_cluster("session-demo"),
-                    reason="session-demo was built without redis-cluster:// support")
 def test_reshard_and_master_kill_under_load_lose_nothing_acknowledged(cluster: Cluster, demos, workdir) -> None:
     demo = start_demo("session-demo", None, workdir, store="redis", REDIS_URL=cluster.url,
                       SESSION_STORE_TIMEOUT=str(STORE_TIMEOUT_MS))

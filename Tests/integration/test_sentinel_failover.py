@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT, Client, free_port, record, start_demo, stop_process, wait_until
+from conftest import REPO_ROOT, Client, record, start_demo, stop_process, wait_until
 
 BROWSERS = int(os.environ.get("FAILOVER_BROWSERS", "6"))
 AFTER_SECONDS = float(os.environ.get("FAILOVER_AFTER_SECONDS", "6"))
