@@ -155,6 +155,10 @@ extension RedisStore {
         /// ``SessionKit/SessionStoreError/Code/unavailable`` (it may still be on the
         /// master). `WAIT` holds its connection while it waits, so commands
         /// pipelined behind it wait too.
+        ///
+        /// On a cluster, 0 still waits for one replica of the master a write goes
+        /// to whenever that master has one connected; 1 or more makes the replicas
+        /// required, so writes fail while a master has fewer.
         public var minimumReplicaAcknowledgements: Int = 0
         /// How long a write waits for ``minimumReplicaAcknowledgements`` replicas.
         /// Must be shorter than ``commandTimeout``. Defaults to 500 ms.
@@ -214,7 +218,8 @@ extension RedisStore {
         /// User names and passwords may be percent-encoded (`p%40ss` for `p@ss`);
         /// `redis://:password@host` logs in as the default user. An IPv6 address
         /// goes in brackets: `redis://[::1]:6379`. A query parameter `wait=N` sets
-        /// ``minimumReplicaAcknowledgements`` (not on `redis-cluster://`). Settings the URL does not name
+        /// ``minimumReplicaAcknowledgements`` (on a cluster: replicas of the master a
+        /// write goes to). Settings the URL does not name
         /// keep their defaults, as in ``init(host:port:username:password:database:keyPrefix:commandTimeout:connectTimeout:maximumConnections:)``.
         ///
         /// - Parameter url: The URL, for example the `REDIS_URL` environment variable.
@@ -454,7 +459,7 @@ struct RedisURL: Hashable, Sendable {
                 sentinelUsername = user.isEmpty ? nil : user
             case ("sentinelPassword", .sentinel):
                 sentinelPassword = try Self.percentDecoded(value, what: "sentinelPassword")
-            case ("wait", .standalone), ("wait", .sentinel):
+            case ("wait", _):
                 guard let count = Self.decimal(value) else {
                     throw Self.invalid("the query parameter wait must be a number of replicas, for example wait=1")
                 }
@@ -465,7 +470,7 @@ struct RedisURL: Hashable, Sendable {
                 // Never quote the parameter's value: it may be a password.
                 throw Self.invalid(
                     "the query parameter \(name.prefix(40)) is not supported by \(scheme):// "
-                        + "(redis-sentinel:// takes db, sentinelUsername, sentinelPassword and wait; redis:// and rediss:// take wait)"
+                        + "(redis-sentinel:// takes db, sentinelUsername, sentinelPassword and wait; redis://, rediss:// and redis-cluster:// take wait)"
                 )
             }
         }

@@ -153,6 +153,35 @@ struct RedisClusterTests {
         await store.shutdown()
     }
 
+    @Test func writeWaitsForTheReplicaItAsksFor() async throws {
+        var configuration = try RedisClusterTestServer.configuration()
+        configuration.minimumReplicaAcknowledgements = 1
+        let store = try RedisStore(configuration: configuration)
+        // Ten keys, so that writes go to more than one master; each master has its replica.
+        for _ in 0..<10 {
+            let record = SessionRecord(key: SessionToken.generate().key, data: [3], expiresAt: Date() + 600, owner: nil)
+            #expect(try await store.save(record, expecting: nil) == .saved(.initial))
+            try await store.touch(record.key, expiresAt: Date() + 900)
+            try await store.delete(record.key)
+        }
+        await store.shutdown()
+    }
+
+    @Test func writeThatTooFewReplicasAcknowledgeIsUnavailableOnACluster() async throws {
+        // Every master has one replica; two are asked for (as `?wait=2` does).
+        var configuration = try RedisClusterTestServer.configuration()
+        configuration.minimumReplicaAcknowledgements = 2
+        configuration.replicaAcknowledgementTimeout = .milliseconds(50)
+        let store = try RedisStore(configuration: configuration)
+        let record = SessionRecord(key: SessionToken.generate().key, data: [3], expiresAt: Date() + 600, owner: nil)
+        let error = await #expect(throws: SessionStoreError.self) { try await store.save(record, expecting: nil) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.storeName == "redis")
+        let text = String(describing: error)
+        #expect(text.contains("only 1 of the 2 replicas asked for (minimumReplicaAcknowledgements)"), "\(text)")
+        await store.shutdown()
+    }
+
     /// Finds the node ids and addresses of the masters from `CLUSTER NODES`.
     private func masterIDs(_ admin: RedisStore) async throws -> [RedisStore.Endpoint: String] {
         let reply = try await admin.send(RESPCommand("CLUSTER", "NODES"))

@@ -53,7 +53,8 @@ struct BadURL: Sendable, CustomTestStringConvertible {
         BadURL(url: "redis-sentinel://a:1/m?sentinelPassword=top%zzsecret", phrase: "sentinelPassword has a %"),
         BadURL(url: "redis-sentinel://:topsecret@a:1/m?timeout=1", phrase: "timeout is not supported"),
         BadURL(url: "redis-cluster://:topsecret@a:1,b:2/3", phrase: "only database 0"),
-        BadURL(url: "redis-cluster://:topsecret@a:1?wait=1", phrase: "not supported"),
+        BadURL(url: "redis-cluster://:topsecret@a:1?db=1", phrase: "query parameter db"),
+        BadURL(url: "redis-cluster://:topsecret@a:1?wait=-1", phrase: "wait must be"),
         BadURL(url: "redis://:topsecret@h?wait=x", phrase: "wait must be"),
         BadURL(url: "redis://:topsecret@h#x", phrase: "fragments"),
         BadURL(url: "redis://", phrase: "no host"),
@@ -143,6 +144,10 @@ struct BadURL: Sendable, CustomTestStringConvertible {
         let secure = try RedisStore.Configuration(url: "rediss-cluster://a:7000,b:7001")
         #expect(secure.tls == RedisStore.TLS())
         #expect(secure.topology == .cluster(seeds: [.init(host: "a", port: 7000), .init(host: "b", port: 7001)]))
+        #expect(secure.minimumReplicaAcknowledgements == 0)
+        let waiting = try RedisStore.Configuration(url: "redis-cluster://a:7000,b:7001?wait=2")
+        #expect(waiting.minimumReplicaAcknowledgements == 2)
+        #expect(waiting.description.contains("minimumReplicaAcknowledgements: 2"))
     }
 
     @Test func badTLSAndSentinelSettingsAreRefusedAtStartUp() {

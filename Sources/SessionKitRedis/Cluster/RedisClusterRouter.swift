@@ -279,10 +279,14 @@ final class RedisClusterRouter: RedisRouter {
     private func confirm(_ confirmation: RESPValue, by endpoint: Endpoint) async throws {
         if case .integer(let replicas) = confirmation, replicas >= max(1, requiredAcknowledgements) { return }
         if requiredAcknowledgements == 0, await countReplicas(of: endpoint) == 0 { return }
-        throw RedisNodeError(
-            address: endpoint.description,
-            underlying: RedisClusterError(message: "no replica confirmed the write in time (WAIT answered \(confirmation))")
-        )
+        let message: String
+        if case .integer(let replicas) = confirmation, requiredAcknowledgements > 0 {
+            message = "only \(replicas) of the \(requiredAcknowledgements) replicas asked for (minimumReplicaAcknowledgements) "
+                + "acknowledged the write within \(acknowledgementTimeout); it may be lost in a failover"
+        } else {
+            message = "no replica confirmed the write in time (WAIT answered \(confirmation))"
+        }
+        throw RedisNodeError(address: endpoint.description, underlying: RedisClusterError(message: message))
     }
 
     /// Whether a reply sent in a pipeline must be sent again on its own, which follows redirections.
