@@ -135,8 +135,11 @@ extension RedisStore {
         /// ``TLS/init(trustRoots:certificateFile:privateKeyFile:serverName:)`` with the
         /// system's trust store.
         ///
-        /// With ``Topology/sentinel(masterName:sentinels:)`` it is refused at start-up:
-        /// TLS to Sentinel is not supported yet.
+        /// With ``Topology/sentinel(masterName:sentinels:)`` the sentinels and the
+        /// master (and whichever replica a failover promotes) are all reached over
+        /// TLS with these settings: each certificate must chain to the trust roots
+        /// and name the address connected to, the one the sentinels announce (or
+        /// ``TLS/serverName``, which then applies to every one of them).
         public var tls: TLS?
         /// The ACL user to log in to the sentinels as, when they have their own
         /// (`requirepass` or ACL in `sentinel.conf`); `nil` for the default user.
@@ -209,8 +212,8 @@ extension RedisStore {
         ///   port 26379). The user and password log in to the master (and whichever
         ///   replica a failover promotes); sentinels that need their own credentials
         ///   take them as `sentinelUsername=` and `sentinelPassword=` query parameters
-        ///   (percent-encoded). `rediss-sentinel://` is refused: TLS to Sentinel is not
-        ///   supported yet.
+        ///   (percent-encoded). `rediss-sentinel://` reaches the sentinels and the
+        ///   master over TLS.
         /// - `redis-cluster://[user[:password]@]host[:port],host[:port],…[/0]`: a Redis
         ///   Cluster, from these seed nodes; `rediss-cluster://` over TLS. The database
         ///   must be 0 or absent.
@@ -350,13 +353,11 @@ struct RedisURL: Hashable, Sendable {
             throw Self.invalid("must be a URL of the form \(Self.forms)")
         }
         let scheme = text[..<schemeEnd.lowerBound].lowercased()
-        isTLS = scheme == "rediss" || scheme == "rediss-cluster"
+        isTLS = scheme == "rediss" || scheme == "rediss-sentinel" || scheme == "rediss-cluster"
         switch scheme {
         case "redis", "rediss": kind = .standalone
-        case "redis-sentinel": kind = .sentinel(masterName: "")
+        case "redis-sentinel", "rediss-sentinel": kind = .sentinel(masterName: "")
         case "redis-cluster", "rediss-cluster": kind = .cluster
-        case "rediss-sentinel":
-            throw Self.invalid("rediss-sentinel:// (TLS to Sentinel) is not supported yet; use redis-sentinel:// on a trusted network")
         default:
             throw Self.invalid("the scheme must be redis://, rediss://, redis-sentinel:// or redis-cluster://")
         }

@@ -166,8 +166,7 @@ public final class RedisStore: SessionStore {
             }
             var sentinelOptions = connection
             sentinelOptions.handshake = sentinelHandshake
-            sentinelOptions.limits = .standard
-            sentinelOptions.tls = nil
+            sentinelOptions.limits = .standard  // the sentinels keep the master's TLS settings
             let master = RedisSentinelMaster(
                 masterName: masterName,
                 sentinels: sentinels,
@@ -571,7 +570,7 @@ public final class RedisStore: SessionStore {
     }
 
     /// Whether a connect failure is TLS refusing the server (or the server refusing us).
-    private static func isTLSFailure(_ error: any Error) -> Bool {
+    static func isTLSFailure(_ error: any Error) -> Bool {
         error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError
     }
 
@@ -745,9 +744,6 @@ public final class RedisStore: SessionStore {
             guard !sentinels.isEmpty else { throw invalid("topology", "Sentinel needs at least one sentinel address") }
             for sentinel in sentinels where sentinel.host.isEmpty || !(1...65_535).contains(sentinel.port) {
                 throw invalid("topology", "the sentinel address \(sentinel) needs a host and a port from 1 to 65535")
-            }
-            guard configuration.tls == nil else {
-                throw invalid("tls", "TLS to Sentinel is not supported yet; use Sentinel without TLS on a trusted network")
             }
         }
     }

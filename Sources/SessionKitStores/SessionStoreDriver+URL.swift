@@ -20,7 +20,7 @@ extension SessionStoreDriver {
     /// | `memory:` | ``SessionKit/MemoryStore`` |
     /// | `file:///var/lib/app/sessions`, `file:sessions` | ``SessionKit/FileStore`` in that directory |
     /// | `sqlite:///var/lib/app/sessions.sqlite`, `sqlite:sessions.sqlite` | `SQLiteStore` in that file (trait `SQLite`) |
-    /// | `redis://…`, `rediss://…`, `redis-sentinel://…`, `redis-cluster://…` | `RedisStore`, the URL read by `RedisStore.Configuration(url:)` (trait `Redis`) |
+    /// | `redis://…`, `rediss://…`, `redis-sentinel://…`, `rediss-sentinel://…`, `redis-cluster://…`, `rediss-cluster://…` | `RedisStore`, the URL read by `RedisStore.Configuration(url:)` (trait `Redis`) |
     /// | `postgres://…`, `postgresql://…` | `PostgresStore` on a client of its own, the URL read by `PostgresStore.clientConfiguration(url:)` (trait `Postgres`) |
     ///
     /// A path is absolute after `file://` or `sqlite://` (an empty host, or
@@ -65,7 +65,7 @@ extension SessionStoreDriver {
             #else
                 throw Self.traitOff(scheme: scheme, trait: "SQLite", setting: setting)
             #endif
-        case "redis", "rediss", "redis-sentinel", "redis-cluster":
+        case "redis", "rediss", "redis-sentinel", "rediss-sentinel", "redis-cluster", "rediss-cluster":
             #if Redis
                 do {
                     self = .redis(configuration: try RedisStore.Configuration(url: url))

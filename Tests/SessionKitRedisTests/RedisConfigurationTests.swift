@@ -43,7 +43,7 @@ struct BadURL: Sendable, CustomTestStringConvertible {
         BadURL(url: "", phrase: "must be a URL"),
         BadURL(url: "localhost:6379", phrase: "must be a URL"),
         BadURL(url: "http://topsecret@h", phrase: "scheme must be redis://"),
-        BadURL(url: "rediss-sentinel://:topsecret@h:1/m", phrase: "TLS to Sentinel"),
+        BadURL(url: "rediss-sentinel://:topsecret@h:1", phrase: "master's name"),
         BadURL(url: "rediss://:topsecret@a:1,b:2", phrase: "one host"),
         BadURL(url: "redis-sentinel://:topsecret@a:1,b:2", phrase: "master's name"),
         BadURL(url: "redis-sentinel://:topsecret@a:1,b:2/", phrase: "master's name"),
@@ -176,14 +176,26 @@ struct BadURL: Sendable, CustomTestStringConvertible {
             (
                 configuration {
                     $0.topology = .sentinel(masterName: "m", sentinels: [.init(host: "h", port: 1)])
-                    $0.tls = .init()
-                }, "RedisStore.tls"
+                    $0.tls = .init(trustRoots: .caFile(missing))
+                }, "RedisStore.tls.trustRoots"
             ),
         ]
         for (configuration, setting) in cases {
             let error = #expect(throws: SessionConfigurationError.self) { try RedisStore(configuration: configuration) }
             #expect(error?.setting == setting, "\(configuration)")
         }
+    }
+
+    @Test func tlsSentinelURLReachesTheSentinelsAndTheMasterOverTLS() async throws {
+        let configuration = try RedisStore.Configuration(url: "rediss-sentinel://:secret@s1:26380,s2/sessions?db=2&wait=1")
+        #expect(configuration.tls == RedisStore.TLS())
+        #expect(configuration.topology == .sentinel(masterName: "sessions", sentinels: [.init(host: "s1", port: 26380), .init(host: "s2", port: 26379)]))
+        #expect(configuration.database == 2)
+        #expect(configuration.minimumReplicaAcknowledgements == 1)
+        #expect(configuration.description.hasPrefix("rediss-sentinel://:***@s1:26380,s2:26379/sessions?db=2"))
+        // Accepted at start-up: TLS with Sentinel is not refused any more.
+        let store = try RedisStore(configuration: configuration)
+        await store.shutdown()
     }
 
     @Test func descriptionHidesThePassword() throws {

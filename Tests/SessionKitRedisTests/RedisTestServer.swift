@@ -33,10 +33,11 @@ enum RedisTestServer {
     }
 }
 
-/// The TLS Redis servers and the Sentinel group the TLS and Sentinel tests use,
-/// from `REDIS_TLS_URL`, `REDIS_TLS_DIR`, `REDIS_SENTINEL_URL` and
-/// `REDIS_SENTINEL_DIR` (set by `scripts/test` from `start_redis_tls` and
-/// `start_redis_sentinel` in scripts/lib/servers.sh). Missing ones fail the tests
+/// The TLS Redis servers and the Sentinel groups the TLS and Sentinel tests use,
+/// from `REDIS_TLS_URL`, `REDIS_TLS_DIR`, `REDIS_SENTINEL_URL`,
+/// `REDIS_SENTINEL_DIR`, `REDIS_SENTINEL_TLS_URL` and `REDIS_SENTINEL_TLS_DIR` (set
+/// by `scripts/test` from `start_redis_tls` and `start_redis_sentinel` in
+/// scripts/lib/servers.sh). Missing ones fail the tests
 /// when `SESSIONKIT_TEST_SERVERS_REQUIRED=1`, like ``RedisTestServer``.
 enum RedisExtraServers {
     private static func variable(_ name: String) -> String? {
@@ -50,6 +51,10 @@ enum RedisExtraServers {
 
     static let shouldRunTLS = (tlsURL != nil && tlsDirectory != nil) || RedisTestServer.isRequired
     static let shouldRunSentinel = (sentinelURL != nil && sentinelDirectory != nil) || RedisTestServer.isRequired
+    static let sentinelTLSURL = variable("REDIS_SENTINEL_TLS_URL")
+    static let sentinelTLSDirectory = variable("REDIS_SENTINEL_TLS_DIR")
+    static let shouldRunSentinelTLS =
+        (sentinelTLSURL != nil && sentinelTLSDirectory != nil && tlsDirectory != nil) || RedisTestServer.isRequired
 
     struct MissingServer: Error, CustomStringConvertible {
         var variables: String
@@ -77,6 +82,19 @@ enum RedisExtraServers {
     static func tlsConfiguration(_ change: (inout RedisStore.Configuration) throws -> Void = { _ in }) throws -> RedisStore.Configuration {
         guard let tlsURL else { throw MissingServer(variables: "REDIS_TLS_URL and REDIS_TLS_DIR") }
         var configuration = try RedisStore.Configuration(url: tlsURL)
+        configuration.tls?.trustRoots = .caFile(try tlsFile("ca.crt"))
+        configuration.keyPrefix = "sessionkit-test:\(UUID().uuidString):"
+        try change(&configuration)
+        return configuration
+    }
+
+    /// The TLS Sentinel group's master (`rediss-sentinel://`), trusting the test
+    /// CA, under a fresh key prefix; `change` adjusts it.
+    static func sentinelTLSConfiguration(_ change: (inout RedisStore.Configuration) throws -> Void = { _ in }) throws -> RedisStore.Configuration {
+        guard let sentinelTLSURL, sentinelTLSDirectory != nil else {
+            throw MissingServer(variables: "REDIS_SENTINEL_TLS_URL and REDIS_SENTINEL_TLS_DIR")
+        }
+        var configuration = try RedisStore.Configuration(url: sentinelTLSURL)
         configuration.tls?.trustRoots = .caFile(try tlsFile("ca.crt"))
         configuration.keyPrefix = "sessionkit-test:\(UUID().uuidString):"
         try change(&configuration)

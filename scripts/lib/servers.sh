@@ -190,32 +190,65 @@ start_redis_tls() {
     echo "rediss://127.0.0.1:$port"
 }
 
-# start_redis_sentinel DIR: a master, one replica and three sentinels (quorum 2, master
+# start_redis_sentinel DIR [tls]: a master, one replica and three sentinels (quorum 2, master
 # down after 1 s) on free loopback ports, in DIR/redis-sentinel; the master is named
 # `sessionkit`. Waits until the replica has synced and every sentinel sees it. Prints
 # redis-sentinel://127.0.0.1:S1,127.0.0.1:S2,127.0.0.1:S3/sessionkit. The ports and pid
 # files are in DIR/redis-sentinel (master-port, replica-port, master.pid, ...).
+# With `tls`, every server and sentinel listens on TLS only, with the certificates
+# start_redis_tls made in DIR/redis-tls (run it first), replicates and monitors over TLS,
+# (presenting the client certificate), and takes but does not need a client certificate; the folder is DIR/redis-sentinel-tls
+# and the URL rediss-sentinel://.
 start_redis_sentinel() {
-    local dir=$1/redis-sentinel master replica s ports=() urls=()
+    local mode=${2:-plain} dir=$1/redis-sentinel master replica s ports=() urls=() scheme=redis-sentinel
+    local tls_args=() cli=() listen
+    if [ "$mode" = tls ]; then
+        local certs=$1/redis-tls
+        [ -f "$certs/ca.crt" ] || { echo "servers: start_redis_sentinel tls needs start_redis_tls first" >&2; return 1; }
+        dir=$1/redis-sentinel-tls scheme=rediss-sentinel
+        tls_args=(--tls-cert-file "$certs/server.crt" --tls-key-file "$certs/server.key"
+            --tls-ca-cert-file "$certs/ca.crt" --tls-auth-clients optional --tls-replication yes
+            --tls-client-cert-file "$certs/client.crt" --tls-client-key-file "$certs/client.key")
+        cli=(--tls --cacert "$certs/ca.crt")
+    fi
     mkdir -p "$dir"
     master=$(free_port)
     replica=$(free_port)
+    # listen PORT: the arguments that make a server listen on PORT (over TLS in tls mode).
+    listen() { if [ "$mode" = tls ]; then echo "--port 0 --tls-port $1"; else echo "--port $1"; fi; }
     # No 5 s wait before a full sync (Redis 7's repl-diskless-sync-delay): a replica, or the
     # old master rejoining as one, has the data at once.
-    redis-server --port "$master" --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 \
-        --dir "$dir" --daemonize yes --pidfile "$dir/master.pid" --logfile "$dir/master.log" >&2
-    wait_redis "$master" "$dir/master.log"
-    redis-server --port "$replica" --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 \
+    # shellcheck disable=SC2046  # listen's words are separate arguments
+    redis-server $(listen "$master") --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 \
+        "${tls_args[@]}" --dir "$dir" --daemonize yes --pidfile "$dir/master.pid" --logfile "$dir/master.log" >&2
+    wait_redis "$master" "$dir/master.log" "${cli[@]}"
+    # shellcheck disable=SC2046
+    redis-server $(listen "$replica") --bind 127.0.0.1 --save '' --appendonly no --repl-diskless-sync-delay 0 \
         --replicaof 127.0.0.1 "$master" \
-        --dir "$dir" --daemonize yes --pidfile "$dir/replica.pid" --logfile "$dir/replica.log" >&2
-    wait_redis "$replica" "$dir/replica.log"
+        "${tls_args[@]}" --dir "$dir" --daemonize yes --pidfile "$dir/replica.pid" --logfile "$dir/replica.log" >&2
+    wait_redis "$replica" "$dir/replica.log" "${cli[@]}"
     for s in 1 2 3; do
         local port
         port=$(free_port)
         ports+=("$port")
         # Sentinel rewrites its configuration file, so each has its own, writable.
-        cat > "$dir/sentinel$s.conf" <<CONF
-port $port
+        {
+            if [ "$mode" = tls ]; then
+                cat <<CONF
+port 0
+tls-port $port
+tls-cert-file $certs/server.crt
+tls-key-file $certs/server.key
+tls-ca-cert-file $certs/ca.crt
+tls-client-cert-file $certs/client.crt
+tls-client-key-file $certs/client.key
+tls-auth-clients optional
+tls-replication yes
+CONF
+            else
+                echo "port $port"
+            fi
+            cat <<CONF
 bind 127.0.0.1
 daemonize yes
 pidfile $dir/sentinel$s.pid
@@ -226,18 +259,19 @@ sentinel down-after-milliseconds sessionkit 1000
 sentinel failover-timeout sessionkit 10000
 sentinel parallel-syncs sessionkit 1
 CONF
+        } > "$dir/sentinel$s.conf"
         redis-sentinel "$dir/sentinel$s.conf" >&2
-        wait_redis "$port" "$dir/sentinel$s.log"
+        wait_redis "$port" "$dir/sentinel$s.log" "${cli[@]}"
         urls+=("127.0.0.1:$port")
     done
     local deadline=$((SECONDS + 60))
-    until redis-cli -p "$replica" info replication 2>/dev/null | grep -q "master_link_status:up"; do
+    until redis-cli -p "$replica" "${cli[@]}" info replication 2>/dev/null | grep -q "master_link_status:up"; do
         [ "$SECONDS" -lt "$deadline" ] || { echo "servers: the replica did not sync" >&2; cat "$dir"/replica.log >&2; return 1; }
         sleep 0.1
     done
     for s in "${ports[@]}"; do
-        until redis-cli -p "$s" sentinel replicas sessionkit 2>/dev/null | grep -q "$replica" \
-            && redis-cli -p "$s" sentinel ckquorum sessionkit 2>/dev/null | grep -q OK; do
+        until redis-cli -p "$s" "${cli[@]}" sentinel replicas sessionkit 2>/dev/null | grep -q "$replica" \
+            && redis-cli -p "$s" "${cli[@]}" sentinel ckquorum sessionkit 2>/dev/null | grep -q OK; do
             [ "$SECONDS" -lt "$deadline" ] || { echo "servers: sentinel on $s did not see the group" >&2; cat "$dir"/*.log >&2; return 1; }
             sleep 0.2
         done
@@ -246,7 +280,7 @@ CONF
     echo "$replica" > "$dir/replica-port"
     echo "${ports[*]}" > "$dir/sentinel-ports"
     local IFS=,
-    echo "redis-sentinel://${urls[*]}/sessionkit"
+    echo "$scheme://${urls[*]}/sessionkit"
 }
 
 # Runs a command as the postgres user when we are root (PostgreSQL refuses to run as root).
@@ -279,7 +313,8 @@ stop_servers() {
     local dir=$1
     if [ -f "$dir/redis/redis.pid" ]; then kill "$(cat "$dir/redis/redis.pid")" 2>/dev/null || true; fi
     local pidfile
-    for pidfile in "$dir"/redis-cluster/*/redis.pid "$dir"/redis-tls/*.pid "$dir"/redis-sentinel/*.pid; do
+    for pidfile in "$dir"/redis-cluster/*/redis.pid "$dir"/redis-tls/*.pid "$dir"/redis-sentinel/*.pid \
+        "$dir"/redis-sentinel-tls/*.pid; do
         if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
     done
     if [ -d "$dir/postgres/data" ]; then

@@ -60,11 +60,12 @@ public struct DemoConfiguration: Sendable {
     public var databaseURL: String?
     /// `REDIS_URL`: the Redis store's server, in any form
     /// `RedisStore.Configuration(url:)` reads: `redis://[user:password@]host[:port][/database]`,
-    /// `rediss://…` (TLS), `redis-sentinel://host:port,host:port/master-name[?db=N]` or
-    /// `redis-cluster://host:port,host:port`; `?wait=N` asks for `N` replica
+    /// `rediss://…` (TLS), `redis-sentinel://host:port,host:port/master-name[?db=N]`
+    /// (`rediss-sentinel://` over TLS) or `redis-cluster://host:port,host:port`
+    /// (`rediss-cluster://`); `?wait=N` asks for `N` replica
     /// acknowledgements per write. Read, and required, only when ``store`` is ``StoreKind/redis``.
     public var redisURL: String?
-    /// `REDIS_CA_FILE`: a PEM file of CA certificates to verify a `rediss://` server
+    /// `REDIS_CA_FILE`: a PEM file of CA certificates to verify a `rediss…://` server
     /// against instead of the system's trust store (a private CA).
     public var redisCAFile: String?
     /// `SESSION_STORE_TIMEOUT`: how long one store operation may take, in whole
@@ -176,7 +177,7 @@ public struct DemoConfiguration: Sendable {
                 guard parsed.tls != nil else {
                     throw SessionConfigurationError(
                         setting: "REDIS_CA_FILE",
-                        reason: "a CA file is for TLS: REDIS_URL must be rediss:// (or rediss-cluster://) with it"
+                        reason: "a CA file is for TLS: REDIS_URL must be rediss://, rediss-sentinel:// or rediss-cluster:// with it"
                     )
                 }
                 self.redisCAFile = caFile

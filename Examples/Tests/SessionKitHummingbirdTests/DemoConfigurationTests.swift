@@ -118,7 +118,7 @@ import Testing
         ("postgres", "DATABASE_URL", "mysql://app:hunter2@db/app"),
         ("postgres", "DATABASE_URL", "postgres://app:hunter2@db:99999/app"),
         ("postgres", "DATABASE_URL", "postgres://app:hunter2@db/app?sslmode=sometimes"),
-        ("redis", "REDIS_URL", "rediss-sentinel://:hunter2@cache:6380/sessions"),
+        ("redis", "REDIS_URL", "rediss-sentinel://:hunter2@cache:26379/sessions?wait=x"),
         ("redis", "REDIS_URL", "redis-sentinel://:hunter2@cache:26379"),
         ("redis", "REDIS_URL", "redis://:hunter2@cache:0"),
         ("redis", "REDIS_URL", "redis://:hunter2@cache/zero"),

@@ -171,10 +171,21 @@ final class RedisSentinelMaster: RedisAddressProvider, Sendable {
                 }
                 return candidate
             } catch {
-                reasons.append("Sentinel at \(sentinel): \(error)")
+                reasons.append("Sentinel at \(sentinel): \(describe(error))")
             }
         }
         throw NoMasterError(masterName: masterName, reasons: reasons)
+    }
+
+    /// Why a sentinel could not be asked, saying so when TLS is why: the handshake
+    /// failed, or no reply came over TLS (a sentinel that does not speak TLS on
+    /// that port never answers the handshake).
+    private func describe(_ error: any Error) -> String {
+        if RedisStore.isTLSFailure(error) { return "the TLS handshake failed: \(error)" }
+        if sentinelOptions.tls != nil, let error = error as? RESPConnectionError, error.kind == .timedOut {
+            return "no reply over TLS (\(error)); does the sentinel speak TLS on that port?"
+        }
+        return "\(error)"
     }
 
     /// `nil` when the server at `candidate` says it is a master, else why not.
