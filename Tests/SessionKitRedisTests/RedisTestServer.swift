@@ -77,39 +77,39 @@ enum RedisExtraServers {
         return port
     }
 
-    /// The TLS server that takes but does not need a client certificate, trusting
-    /// the test CA, under a fresh key prefix; `change` adjusts it.
-    static func tlsConfiguration(_ change: (inout RedisStore.Configuration) throws -> Void = { _ in }) throws -> RedisStore.Configuration {
-        guard let tlsURL else { throw MissingServer(variables: "REDIS_TLS_URL and REDIS_TLS_DIR") }
-        var configuration = try RedisStore.Configuration(url: tlsURL)
-        configuration.tls?.trustRoots = .caFile(try tlsFile("ca.crt"))
+    /// The configuration `url` names (`variables` say where it comes from),
+    /// trusting the test CA when `trustsTestCA`, under a fresh key prefix; `change` adjusts it.
+    private static func configuration(
+        _ url: String?,
+        variables: String,
+        trustsTestCA: Bool,
+        _ change: (inout RedisStore.Configuration) throws -> Void
+    ) throws -> RedisStore.Configuration {
+        guard let url else { throw MissingServer(variables: variables) }
+        var configuration = try RedisStore.Configuration(url: url)
+        if trustsTestCA { configuration.tls?.trustRoots = .caFile(try tlsFile("ca.crt")) }
         configuration.keyPrefix = "sessionkit-test:\(UUID().uuidString):"
         try change(&configuration)
         return configuration
+    }
+
+    /// The TLS server that takes but does not need a client certificate, trusting
+    /// the test CA, under a fresh key prefix; `change` adjusts it.
+    static func tlsConfiguration(_ change: (inout RedisStore.Configuration) throws -> Void = { _ in }) throws -> RedisStore.Configuration {
+        try configuration(tlsURL, variables: "REDIS_TLS_URL and REDIS_TLS_DIR", trustsTestCA: true, change)
     }
 
     /// The TLS Sentinel group's master (`rediss-sentinel://`), trusting the test
     /// CA, under a fresh key prefix; `change` adjusts it.
     static func sentinelTLSConfiguration(_ change: (inout RedisStore.Configuration) throws -> Void = { _ in }) throws -> RedisStore.Configuration {
-        guard let sentinelTLSURL, sentinelTLSDirectory != nil else {
-            throw MissingServer(variables: "REDIS_SENTINEL_TLS_URL and REDIS_SENTINEL_TLS_DIR")
-        }
-        var configuration = try RedisStore.Configuration(url: sentinelTLSURL)
-        configuration.tls?.trustRoots = .caFile(try tlsFile("ca.crt"))
-        configuration.keyPrefix = "sessionkit-test:\(UUID().uuidString):"
-        try change(&configuration)
-        return configuration
+        let url = sentinelTLSDirectory == nil ? nil : sentinelTLSURL
+        return try configuration(url, variables: "REDIS_SENTINEL_TLS_URL and REDIS_SENTINEL_TLS_DIR", trustsTestCA: true, change)
     }
 
     /// The Sentinel group's master, under a fresh key prefix.
     static func sentinelConfiguration(_ change: (inout RedisStore.Configuration) throws -> Void = { _ in }) throws -> RedisStore.Configuration {
-        guard let sentinelURL, sentinelDirectory != nil else {
-            throw MissingServer(variables: "REDIS_SENTINEL_URL and REDIS_SENTINEL_DIR")
-        }
-        var configuration = try RedisStore.Configuration(url: sentinelURL)
-        configuration.keyPrefix = "sessionkit-test:\(UUID().uuidString):"
-        try change(&configuration)
-        return configuration
+        let url = sentinelDirectory == nil ? nil : sentinelURL
+        return try configuration(url, variables: "REDIS_SENTINEL_URL and REDIS_SENTINEL_DIR", trustsTestCA: false, change)
     }
 }
 
