@@ -223,10 +223,6 @@ public final class RedisStore: SessionStore {
             logger: Logger(label: "sessionkit.redis"),
             wrapRouter: wrapRouter
         )
-        if let sentinel {
-            // Weak: the lookup outlives no store; a store being dropped closes its pool itself.
-            sentinel.onSwitch { [weak pool = self.pool] in pool?.reconnect() }
-        }
     }
 
     deinit {
@@ -603,10 +599,7 @@ public final class RedisStore: SessionStore {
         let replicas = configuration.minimumReplicaAcknowledgements
         guard replicas > 0 else { return try await send(command) }
         let timeout = configuration.replicaAcknowledgementTimeout
-        let milliseconds = max(1, Int(timeout / .milliseconds(1)))
-        let replies = try await send([
-            command, RESPCommand("WAIT", .string(String(replicas)), .string(String(milliseconds))),
-        ])
+        let replies = try await send([command, ReplicaAcknowledgement.command(replicas: replicas, timeout: timeout)])
         if case .error = replies[0] { return replies[0] }
         guard case .integer(let acknowledged) = replies[1] else {
             if case .error(let message) = replies[1] { throw replyError(message, command: "WAIT") }
@@ -616,8 +609,8 @@ public final class RedisStore: SessionStore {
             throw SessionStoreError(
                 code: .unavailable,
                 storeName: name,
-                message: "only \(acknowledged) of the \(replicas) replicas asked for (minimumReplicaAcknowledgements) "
-                    + "acknowledged the write within \(timeout) at \(target); it may be lost in a failover"
+                message: ReplicaAcknowledgement.shortfall(acknowledged: acknowledged, of: replicas, within: timeout)
+                    + " at \(target); it may be lost in a failover"
             )
         }
         return replies[0]

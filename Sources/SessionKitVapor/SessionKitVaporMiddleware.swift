@@ -73,13 +73,10 @@ public struct SessionKitVaporMiddleware: AsyncMiddleware {
     /// - Precondition: For the middleware of ``Application/SessionKitConfiguration/middleware``,
     ///   an engine is set (`app.sessionKit.use(_:)`); an app without one does not start.
     public var engine: SessionEngine {
-        switch source {
-        case .engine(let engine): return engine
-        case .slot(let slot):
-            guard let engine = slot.engine else {
-                preconditionFailure("app.sessionKit.middleware used with no engine; call app.sessionKit.use(_:) while configuring the app")
-            }
-            return engine
+        do {
+            return try resolvedEngine()
+        } catch {
+            preconditionFailure("app.sessionKit.middleware used with no engine: \(error)")
         }
     }
 
@@ -119,11 +116,11 @@ public struct SessionKitVaporMiddleware: AsyncMiddleware {
         let promise = request.eventLoop.makePromise(of: Response.self)
         let responder = AsyncBasicResponder { try await next.respond(to: $0).get() }
         if engine.blocksCallingThread {
-            promise.completeWithTask { try await self.respond(to: request, chainingTo: responder) }
+            promise.completeWithTask { try await self.respond(to: request, chainingTo: responder, engine: engine) }
         } else {
             Task(executorPreference: EventLoopTaskExecutor(request.eventLoop)) {
                 do {
-                    promise.succeed(try await self.respond(to: request, chainingTo: responder))
+                    promise.succeed(try await self.respond(to: request, chainingTo: responder, engine: engine))
                 } catch {
                     promise.fail(error)
                 }
@@ -139,15 +136,20 @@ public struct SessionKitVaporMiddleware: AsyncMiddleware {
     ///   - next: The rest of the chain.
     /// - Returns: The response, with the session's headers.
     public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        let engine = try resolvedEngine()
+        try await respond(to: request, chainingTo: next, engine: try resolvedEngine())
+    }
+
+    /// ``respond(to:chainingTo:)-(_,AsyncResponder)`` with the engine resolved;
+    /// answers SessionKit's own errors unless ``throwsErrors``.
+    private func respond(to request: Request, chainingTo next: any AsyncResponder, engine: SessionEngine) async throws -> Response {
         do {
-            return try await respond(to: request, chainingTo: next, engine: engine)
+            return try await handle(request, chainingTo: next, engine: engine)
         } catch let error as SessionKitVaporError where !throwsErrors {
             return error.defaultResponse
         }
     }
 
-    private func respond(to request: Request, chainingTo next: any AsyncResponder, engine: SessionEngine) async throws -> Response {
+    private func handle(_ request: Request, chainingTo next: any AsyncResponder, engine: SessionEngine) async throws -> Response {
         let session: RequestSession
         do {
             session = try await engine.load(cookieHeader: CookieHeader.joined(request.headers[.cookie]), client: client(of: request, engine: engine))

@@ -47,6 +47,9 @@ final class RedisClusterRouter: RedisRouter {
     private let retryWindow: Duration
     private let requiredAcknowledgements: Int
     private let acknowledgementTimeout: Duration
+    /// `WAIT <n> <timeout>` (n is 1 unless more are required): sent after a write
+    /// on the same connection, it answers once n replicas have every write sent before it.
+    private let waitCommand: RESPCommand
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -86,6 +89,7 @@ final class RedisClusterRouter: RedisRouter {
         self.retryWindow = retryWindow
         self.requiredAcknowledgements = requiredAcknowledgements
         self.acknowledgementTimeout = acknowledgementTimeout
+        self.waitCommand = ReplicaAcknowledgement.command(replicas: max(1, requiredAcknowledgements), timeout: acknowledgementTimeout)
         self.logger = logger
         self.makePool = makePool
     }
@@ -233,15 +237,6 @@ final class RedisClusterRouter: RedisRouter {
         return values
     }
 
-    /// `WAIT <n> <timeout>` (n is 1 unless more are required): sent after a write
-    /// on the same connection, it answers once n replicas have every write sent before it.
-    private var waitCommand: RESPCommand {
-        RESPCommand(
-            "WAIT",
-            .string(String(max(1, requiredAcknowledgements))),
-            .string(String(max(1, Int(acknowledgementTimeout / .milliseconds(1)))))
-        )
-    }
 
     /// How long a count of a master's replicas is trusted before it is read again (in the background).
     static let replicaCountLifetime: Duration = .seconds(5)
@@ -281,8 +276,8 @@ final class RedisClusterRouter: RedisRouter {
         if requiredAcknowledgements == 0, await countReplicas(of: endpoint) == 0 { return }
         let message: String
         if case .integer(let replicas) = confirmation, requiredAcknowledgements > 0 {
-            message = "only \(replicas) of the \(requiredAcknowledgements) replicas asked for (minimumReplicaAcknowledgements) "
-                + "acknowledged the write within \(acknowledgementTimeout); it may be lost in a failover"
+            message = ReplicaAcknowledgement.shortfall(acknowledged: replicas, of: requiredAcknowledgements, within: acknowledgementTimeout)
+                + "; it may be lost in a failover"
         } else {
             message = "no replica confirmed the write in time (WAIT answered \(confirmation))"
         }

@@ -65,6 +65,23 @@ struct RedisStandaloneRouter: RedisRouter {
     }
 }
 
+/// Redis `WAIT` as the store sends it behind a write that replicas must have:
+/// the command, and the reason given when too few replicas acknowledged it. The
+/// standalone (Sentinel) store and the cluster router both use it.
+enum ReplicaAcknowledgement {
+    /// `WAIT <replicas> <timeout in milliseconds, at least 1>`.
+    static func command(replicas: Int, timeout: Duration) -> RESPCommand {
+        RESPCommand("WAIT", .string(String(replicas)), .string(String(max(1, Int(timeout / .milliseconds(1))))))
+    }
+
+    /// "only 1 of the 2 replicas asked for (minimumReplicaAcknowledgements)
+    /// acknowledged the write within 0.5 seconds"; callers add where.
+    static func shortfall(acknowledged: Int64, of replicas: Int, within timeout: Duration) -> String {
+        "only \(acknowledged) of the \(replicas) replicas asked for (minimumReplicaAcknowledgements) "
+            + "acknowledged the write within \(timeout)"
+    }
+}
+
 /// A failure of one cluster node's pool or connection, with the node's address.
 struct RedisNodeError: Error, CustomStringConvertible {
     /// The node, as `host:port`.

@@ -23,11 +23,21 @@ struct RESPCommand: Sendable, Hashable {
     /// The command's name, for error messages; arguments are never kept in text form.
     let name: String
 
+    /// The argument ``routingKey`` comes from, kept as given (no copy of its bytes
+    /// until a cluster asks for them).
+    private let routingArgument: Argument?
+
     /// The key that decides which Redis Cluster node serves the command: the first
     /// key of a script (`EVAL`, `EVALSHA`), nothing for commands without keys
     /// (`PING`, `CLUSTER`, `SCRIPT`, ...), else the first argument. A standalone
-    /// server ignores it.
-    let routingKey: [UInt8]?
+    /// server never asks for it.
+    var routingKey: [UInt8]? {
+        switch routingArgument {
+        case .string(let text)?: Array(text.utf8)
+        case .bytes(let bytes)?: bytes
+        case nil: nil
+        }
+    }
 
     /// Encodes a command.
     ///
@@ -55,7 +65,7 @@ struct RESPCommand: Sendable, Hashable {
         }
         self.encoded = buffer
         self.name = name
-        self.routingKey = Self.routingKey(name: name, arguments: arguments)
+        self.routingArgument = Self.routingArgument(name: name, arguments: arguments)
     }
 
     /// Commands that name no key: a cluster may send them to any node.
@@ -64,20 +74,14 @@ struct RESPCommand: Sendable, Hashable {
         "PING", "READONLY", "READWRITE", "SCRIPT", "SELECT", "TIME",
     ]
 
-    private static func routingKey(name: String, arguments: [Argument]) -> [UInt8]? {
-        func bytes(_ argument: Argument) -> [UInt8] {
-            switch argument {
-            case .string(let text): Array(text.utf8)
-            case .bytes(let bytes): bytes
-            }
-        }
+    private static func routingArgument(name: String, arguments: [Argument]) -> Argument? {
         let upper = name.uppercased()
         if upper == "EVAL" || upper == "EVALSHA" {
             guard arguments.count > 2, case .string(let count) = arguments[1], let keys = Int(count), keys > 0 else { return nil }
-            return bytes(arguments[2])
+            return arguments[2]
         }
         guard !keyless.contains(upper), let first = arguments.first else { return nil }
-        return bytes(first)
+        return first
     }
 
     /// Encodes a command.
